@@ -1,0 +1,476 @@
+"""Reading and writing point clouds and meshes, chosen by file extension.
+
+Point formats: ``.ply`` (ascii or binary, with or without normals), ``.xyz .xyzn .pts .txt``
+(3 or 6 whitespace-separated columns; ``#`` and ``//`` comments), ``.pcd`` (ascii or binary),
+``.npy`` ((N, 3) or (N, 6)) and ``.npz`` (``points`` and optional ``normals``). Mesh files
+(``.obj .off .stl .glb`` and ``.ply`` with faces) are read as their vertices, or sampled on
+their surface with ``sample=N``.
+
+Every problem with an input raises `dgp.errors.InputError` (a ``ValueError``) with one line
+that names the file and the problem. Writes are atomic.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from dgp.pointcloud import PointCloud
+>>> path = os.path.join(tempfile.mkdtemp(), "c.ply")
+>>> pts = np.random.default_rng(0).normal(size=(10, 3))
+>>> write_points(path, PointCloud(pts, normals=pts))
+>>> np.allclose(read_points(path).points, pts)
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dgp._atomic import atomic_path
+from dgp.errors import InputError
+from dgp.pointcloud import MIN_POINTS, PointCloud
+
+TEXT_EXTS = (".xyz", ".xyzn", ".pts", ".txt")
+POINT_EXTS = (".ply", ".pcd", ".npy", ".npz") + TEXT_EXTS
+MESH_EXTS = (".ply", ".obj", ".off", ".stl", ".glb")
+WRITE_POINT_EXTS = (".ply", ".npz") + TEXT_EXTS
+
+
+def _ext(path: Path) -> str:
+    return path.suffix.lower()
+
+
+def _check_file(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path)
+    if path.is_dir():
+        raise InputError("is a directory, not a file", path)
+    return path
+
+
+# --------------------------------------------------------------------------- PLY
+
+_PLY_TYPES = {
+    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
+    "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
+    "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
+    "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
+}
+
+
+def _parse_ply_header(data: bytes, path: Path):
+    if not data.startswith(b"ply"):
+        raise InputError("not a PLY file (missing 'ply' magic)", path)
+    end = data.find(b"end_header")
+    if end < 0:
+        raise InputError("PLY header has no 'end_header'", path)
+    nl = data.find(b"\n", end)
+    if nl < 0:
+        raise InputError("PLY header is truncated", path)
+    try:
+        header = data[:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise InputError("PLY header is not ASCII text", path) from None
+    fmt, elements = None, []
+    for line in header.splitlines()[1:]:
+        tok = line.split()
+        if not tok or tok[0] in ("comment", "obj_info"):
+            continue
+        if tok[0] == "format":
+            if len(tok) < 2 or tok[1] not in ("ascii", "binary_little_endian", "binary_big_endian"):
+                raise InputError(f"unsupported PLY format line {line.strip()!r}", path)
+            fmt = tok[1]
+        elif tok[0] == "element":
+            if len(tok) != 3 or not tok[2].isdigit():
+                raise InputError(f"bad PLY element line {line.strip()!r}", path)
+            elements.append((tok[1], int(tok[2]), []))
+        elif tok[0] == "property":
+            if not elements:
+                raise InputError("PLY property before any element", path)
+            if len(tok) == 5 and tok[1] == "list":
+                if tok[2] not in _PLY_TYPES or tok[3] not in _PLY_TYPES:
+                    raise InputError(f"bad PLY list property {line.strip()!r}", path)
+                elements[-1][2].append((tok[4], ("list", _PLY_TYPES[tok[2]], _PLY_TYPES[tok[3]])))
+            elif len(tok) == 3 and tok[1] in _PLY_TYPES:
+                elements[-1][2].append((tok[2], _PLY_TYPES[tok[1]]))
+            else:
+                raise InputError(f"bad PLY property line {line.strip()!r}", path)
+        else:
+            raise InputError(f"unknown PLY header line {line.strip()!r}", path)
+    if fmt is None:
+        raise InputError("PLY header has no format line", path)
+    return fmt, elements, nl + 1
+
+
+def _read_ply_vertices(path: Path):
+    """Return ``(vertex structured array, number of faces)`` of a PLY file."""
+    data = path.read_bytes()
+    fmt, elements, offset = _parse_ply_header(data, path)
+    names = [e[0] for e in elements]
+    if "vertex" not in names:
+        raise InputError("PLY file has no vertex element", path)
+    n_faces = next((e[1] for e in elements if e[0] == "face"), 0)
+    if fmt == "ascii":
+        text = data[offset:].decode("ascii", errors="replace").split("\n")
+        lines = [ln for ln in text if ln.strip()]
+        row = 0
+        for name, count, props in elements:
+            if name == "vertex":
+                if any(isinstance(p[1], tuple) for p in props):
+                    raise InputError("PLY vertex element with list properties is not supported", path)
+                if len(lines) < row + count:
+                    raise InputError(f"PLY file is truncated: {count} vertices declared, {max(len(lines) - row, 0)} found", path)
+                dtype = np.dtype([(p[0], "f8") for p in props])
+                out = np.empty(count, dtype=dtype)
+                for i in range(count):
+                    tok = lines[row + i].split()
+                    if len(tok) != len(props):
+                        raise InputError(f"PLY vertex line {i + 1} has {len(tok)} values, expected {len(props)}", path)
+                    try:
+                        out[i] = tuple(float(t) for t in tok)
+                    except ValueError:
+                        raise InputError(f"PLY vertex line {i + 1} has a non-numeric value", path) from None
+                return out, n_faces
+            row += count
+    endian = "<" if fmt == "binary_little_endian" else ">"
+    for name, count, props in elements:
+        if any(isinstance(p[1], tuple) for p in props):
+            if name == "vertex":
+                raise InputError("PLY vertex element with list properties is not supported", path)
+            # Elements before the vertex element with lists: walk them row by row.
+            for _ in range(count):
+                for _, typ in props:
+                    if isinstance(typ, tuple):
+                        cdt = np.dtype(endian + typ[1])
+                        if offset + cdt.itemsize > len(data):
+                            raise InputError("binary PLY file is truncated", path)
+                        n = int(np.frombuffer(data, cdt, 1, offset)[0])
+                        offset += cdt.itemsize + n * np.dtype(typ[2]).itemsize
+                    else:
+                        offset += np.dtype(typ).itemsize
+            continue
+        dtype = np.dtype([(p[0], endian + p[1]) for p in props])
+        need = count * dtype.itemsize
+        if offset + need > len(data):
+            raise InputError(
+                f"binary PLY file is truncated: {name} needs {need} bytes, {max(len(data) - offset, 0)} present", path
+            )
+        if name == "vertex":
+            return np.frombuffer(data, dtype, count, offset), n_faces
+        offset += need
+    raise InputError("PLY file has no vertex element", path)  # pragma: no cover
+
+
+def _ply_to_cloud(vertices, path: Path) -> PointCloud:
+    names = vertices.dtype.names or ()
+    if not all(c in names for c in "xyz"):
+        raise InputError("PLY vertex element lacks x, y, z properties", path)
+    pts = np.stack([vertices[c].astype(np.float64) for c in "xyz"], axis=1)
+    normals = None
+    if all(c in names for c in ("nx", "ny", "nz")):
+        normals = np.stack([vertices[c].astype(np.float64) for c in ("nx", "ny", "nz")], axis=1)
+    return PointCloud(pts, normals, source=str(path))
+
+
+# --------------------------------------------------------------------------- text, PCD, NumPy
+
+
+_COMMENT = re.compile(r"(#|//).*$")
+
+
+def _read_text(path: Path) -> PointCloud:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("is not a text file (not UTF-8)", path) from None
+    rows, ncols, first = [], None, True
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = _COMMENT.sub("", raw).replace(",", " ").strip()
+        if not line:
+            continue
+        tok = line.split()
+        if first and _ext(path) == ".pts" and len(tok) == 1 and tok[0].isdigit():
+            first = False  # the PTS point-count line
+            continue
+        first = False
+        if len(tok) not in (3, 6):
+            raise InputError(f"line {lineno} has {len(tok)} columns; expected 3 (x y z) or 6 (x y z nx ny nz)", path)
+        if ncols is None:
+            ncols = len(tok)
+        elif len(tok) != ncols:
+            raise InputError(f"line {lineno} has {len(tok)} columns; earlier lines have {ncols}", path)
+        try:
+            rows.append([float(t) for t in tok])
+        except ValueError:
+            bad = next(t for t in tok if not _is_float(t))
+            raise InputError(f"line {lineno} has a non-numeric token {bad[:20]!r}", path) from None
+    if not rows:
+        raise InputError("the point cloud is empty", path)
+    arr = np.asarray(rows, dtype=np.float64)
+    return PointCloud(arr[:, :3], arr[:, 3:] if ncols == 6 else None, source=str(path))
+
+
+def _is_float(t: str) -> bool:
+    try:
+        float(t)
+        return True
+    except ValueError:
+        return False
+
+
+def _read_pcd(path: Path) -> PointCloud:
+    data = path.read_bytes()
+    header, offset = {}, 0
+    while True:
+        nl = data.find(b"\n", offset)
+        if nl < 0:
+            raise InputError("PCD header is truncated (no DATA line)", path)
+        try:
+            line = data[offset:nl].decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise InputError("PCD header is not ASCII text", path) from None
+        offset = nl + 1
+        if not line or line.startswith("#"):
+            continue
+        key, *vals = line.split()
+        header[key.upper()] = vals
+        if key.upper() == "DATA":
+            break
+    try:
+        fields = header["FIELDS"]
+        sizes = [int(s) for s in header["SIZE"]]
+        types = header["TYPE"]
+        counts = [int(c) for c in header.get("COUNT", ["1"] * len(fields))]
+        npts = int(header["POINTS"][0]) if "POINTS" in header else int(header["WIDTH"][0]) * int(header["HEIGHT"][0])
+        mode = header["DATA"][0].lower()
+    except (KeyError, ValueError, IndexError):
+        raise InputError("PCD header lacks or garbles FIELDS/SIZE/TYPE/POINTS/DATA", path) from None
+    if not (len(fields) == len(sizes) == len(types) == len(counts)):
+        raise InputError("PCD header FIELDS, SIZE, TYPE and COUNT differ in length", path)
+    if any(c != 1 for c in counts):
+        raise InputError("PCD fields with COUNT other than 1 are not supported", path)
+    if mode == "ascii":
+        lines = [ln for ln in data[offset:].decode("ascii", errors="replace").splitlines() if ln.strip()]
+        if len(lines) < npts:
+            raise InputError(f"PCD file is truncated: {npts} points declared, {len(lines)} found", path)
+        try:
+            arr = np.array([[float(t) for t in ln.split()] for ln in lines[:npts]], dtype=np.float64)
+        except ValueError:
+            raise InputError("PCD data has a non-numeric value or ragged rows", path) from None
+        if arr.ndim != 2 or arr.shape[1] != len(fields):
+            raise InputError(f"PCD rows must have {len(fields)} values", path)
+        cols = {f: arr[:, i] for i, f in enumerate(fields)}
+    elif mode == "binary":
+        try:
+            dtype = np.dtype([(f, {"F": "<f", "I": "<i", "U": "<u"}[t.upper()] + str(s)) for f, s, t in zip(fields, sizes, types)])
+        except (KeyError, TypeError):
+            raise InputError("PCD header has an unsupported TYPE/SIZE", path) from None
+        if offset + npts * dtype.itemsize > len(data):
+            raise InputError("binary PCD file is truncated", path)
+        rec = np.frombuffer(data, dtype, npts, offset)
+        cols = {f: rec[f].astype(np.float64) for f in fields}
+    else:
+        raise InputError(f"PCD DATA mode {mode!r} is not supported (use ascii or binary)", path)
+    if not all(c in cols for c in "xyz"):
+        raise InputError("PCD file lacks x, y, z fields", path)
+    pts = np.stack([cols[c] for c in "xyz"], axis=1)
+    nkeys = ("normal_x", "normal_y", "normal_z")
+    normals = np.stack([cols[c] for c in nkeys], axis=1) if all(c in cols for c in nkeys) else None
+    return PointCloud(pts, normals, source=str(path))
+
+
+def _read_numpy(path: Path) -> PointCloud:
+    try:
+        obj = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises many types for a corrupt file
+        raise InputError(f"cannot be read as a NumPy file ({type(exc).__name__})", path) from None
+    if isinstance(obj, np.lib.npyio.NpzFile):
+        with obj:
+            if "points" not in obj.files:
+                raise InputError(f"NPZ file has no 'points' array (has: {', '.join(obj.files) or 'nothing'})", path)
+            try:
+                pts = obj["points"]
+                normals = obj["normals"] if "normals" in obj.files else None
+            except Exception as exc:
+                raise InputError(f"NPZ array cannot be read ({type(exc).__name__})", path) from None
+        return PointCloud(pts, normals, source=str(path))
+    arr = np.asarray(obj)
+    if arr.ndim != 2 or arr.shape[1] not in (3, 6):
+        raise InputError(f"NPY array must have shape (N, 3) or (N, 6), got {arr.shape}", path)
+    return PointCloud(arr[:, :3], arr[:, 3:] if arr.shape[1] == 6 else None, source=str(path))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_points(path, sample: int | None = None, min_points: int = MIN_POINTS, seed: int = 0) -> PointCloud:
+    """Read a point cloud (or a mesh's vertices) from ``path``.
+
+    Parameters
+    ----------
+    path : str or Path; the extension picks the format (see the module docstring).
+    sample : if given and the file is a mesh, sample this many points uniformly on its
+        surface (with face normals) instead of returning its vertices.
+    min_points : fewer points than this raise `InputError`.
+    seed : seed of the surface sampling.
+
+    Returns
+    -------
+    PointCloud with ``points (N, 3)`` and ``normals (N, 3)`` or None.
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown extension, empty or too small cloud, NaN/Inf, wrong column
+        count, non-numeric token, zero-length normals, truncated binary data.
+    """
+    path = _check_file(path)
+    ext = _ext(path)
+    if ext not in POINT_EXTS + MESH_EXTS:
+        raise InputError(f"unknown extension {path.suffix!r}; readable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS)))}", path)
+    if sample is not None or ext in (".obj", ".off", ".stl", ".glb"):
+        if ext not in MESH_EXTS:
+            raise InputError(f"sampling needs a mesh file ({' '.join(MESH_EXTS)})", path)
+        mesh = read_mesh(path)
+        if sample is None:
+            cloud = PointCloud(mesh.vertices, source=str(path))
+        else:
+            cloud = sample_mesh(mesh, int(sample), seed=seed)
+            cloud = PointCloud(cloud.points, cloud.normals, source=str(path))
+    elif ext == ".ply":
+        cloud = _ply_to_cloud(_read_ply_vertices(path)[0], path)
+    elif ext == ".pcd":
+        cloud = _read_pcd(path)
+    elif ext in (".npy", ".npz"):
+        cloud = _read_numpy(path)
+    else:
+        cloud = _read_text(path)
+    return cloud.require(min_points)
+
+
+def write_points(path, cloud: PointCloud) -> None:
+    """Write ``cloud`` to ``path`` atomically: ``.ply`` (binary, with normals if any), ``.xyz/.xyzn/.pts/.txt``, ``.npz``."""
+    path = Path(path)
+    ext = _ext(path)
+    if ext not in WRITE_POINT_EXTS:
+        raise InputError(f"cannot write points as {path.suffix!r}; writable: {' '.join(WRITE_POINT_EXTS)}", path)
+    with atomic_path(path) as tmp:
+        if ext == ".ply":
+            _write_ply(tmp, cloud.points, cloud.normals)
+        elif ext == ".npz":
+            arrays = {"points": cloud.points}
+            if cloud.normals is not None:
+                arrays["normals"] = cloud.normals
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+        else:
+            arr = cloud.points if cloud.normals is None else np.hstack([cloud.points, cloud.normals])
+            np.savetxt(tmp, arr, fmt="%.17g")
+
+
+def _write_ply(path: Path, points: np.ndarray, normals: np.ndarray | None = None, colors: np.ndarray | None = None,
+               faces: np.ndarray | None = None) -> None:
+    props = [(c, "<f8") for c in "xyz"]
+    if normals is not None:
+        props += [(c, "<f8") for c in ("nx", "ny", "nz")]
+    if colors is not None:
+        props += [(c, "u1") for c in ("red", "green", "blue")]
+    rec = np.empty(len(points), dtype=np.dtype(props))
+    for i, c in enumerate("xyz"):
+        rec[c] = points[:, i]
+    if normals is not None:
+        for i, c in enumerate(("nx", "ny", "nz")):
+            rec[c] = normals[:, i]
+    if colors is not None:
+        for i, c in enumerate(("red", "green", "blue")):
+            rec[c] = colors[:, i]
+    typ = {"<f8": "double", "u1": "uchar"}
+    lines = ["ply", "format binary_little_endian 1.0", "comment written by dgp", f"element vertex {len(points)}"]
+    lines += [f"property {typ[t]} {n}" for n, t in props]
+    if faces is not None:
+        lines += [f"element face {len(faces)}", "property list uchar int vertex_indices"]
+    lines.append("end_header")
+    with open(path, "wb") as fh:
+        fh.write(("\n".join(lines) + "\n").encode("ascii"))
+        fh.write(rec.tobytes())
+        if faces is not None:
+            frec = np.empty(len(faces), dtype=[("n", "u1"), ("v", "<i4", (3,))])
+            frec["n"] = 3
+            frec["v"] = faces
+            fh.write(frec.tobytes())
+
+
+def read_mesh(path):
+    """Read a triangle mesh (``.ply .obj .off .stl .glb``) as a `trimesh.Trimesh`.
+
+    Raises `InputError` for a missing, unreadable or empty mesh, or one with NaN/Inf vertices.
+    """
+    import trimesh
+
+    path = _check_file(path)
+    ext = _ext(path)
+    if ext not in MESH_EXTS:
+        raise InputError(f"unknown mesh extension {path.suffix!r}; readable: {' '.join(MESH_EXTS)}", path)
+    try:
+        mesh = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many types on garbage input
+        raise InputError(f"cannot be read as a mesh ({type(exc).__name__}: {str(exc)[:80]})", path) from None
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.vertices) == 0:
+        raise InputError("the mesh is empty", path)
+    if len(mesh.faces) == 0:
+        raise InputError("the mesh has no faces", path)
+    if not np.isfinite(mesh.vertices).all():
+        raise InputError("the mesh has NaN or Inf vertex coordinates", path)
+    if mesh.faces.min() < 0 or mesh.faces.max() >= len(mesh.vertices):
+        raise InputError("the mesh has face indices out of range", path)
+    return mesh
+
+
+def write_mesh(path, mesh) -> None:
+    """Write a `trimesh.Trimesh` (or ``(vertices (V,3), faces (F,3))``) atomically to ``.ply .obj .off .stl .glb``."""
+    import trimesh
+
+    path = Path(path)
+    if _ext(path) not in MESH_EXTS:
+        raise InputError(f"cannot write a mesh as {path.suffix!r}; writable: {' '.join(MESH_EXTS)}", path)
+    if not isinstance(mesh, trimesh.Trimesh):
+        vertices, faces = mesh
+        mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
+    with atomic_path(path) as tmp:
+        mesh.export(str(tmp))
+
+
+def sample_mesh(mesh, n: int, seed: int = 0) -> PointCloud:
+    """Sample ``n`` points uniformly by area on ``mesh`` (a `trimesh.Trimesh`), with their face normals.
+
+    Returns a `PointCloud` with ``points (n, 3)``, ``normals (n, 3)``.
+    """
+    import trimesh
+
+    if n < 1:
+        raise InputError(f"the number of samples must be positive, got {n}")
+    pts, face = trimesh.sample.sample_surface(mesh, int(n), seed=seed)
+    return PointCloud(np.asarray(pts), np.asarray(mesh.face_normals[face]))
+
+
+def describe(cloud: PointCloud) -> dict:
+    """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate."""
+    from dgp.pointcloud import estimate_noise
+
+    lo, hi = cloud.bbox
+    noise = estimate_noise(cloud.points)
+    diag = cloud.diagonal
+    return {
+        "file": cloud.source,
+        "points": len(cloud),
+        "bbox_min": lo.tolist(),
+        "bbox_max": hi.tolist(),
+        "diagonal": diag,
+        "has_normals": cloud.has_normals,
+        "noise_rms": noise,
+        "noise_rms_of_diagonal": noise / diag if diag > 0 else 0.0,
+    }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Set up everything this project needs, idempotently:
+#   1. the system libraries Open3D needs (apt-get when root, otherwise an exact command to run),
+#   2. a virtual environment in ./.venv,
+#   3. torch 2.13.0 first (a CPU build; an unpinned torch pulls a multi-GB CUDA build),
+#   4. this package with its test extras (editable).
+# Re-running is cheap: step 4 is skipped while pyproject.toml is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=.venv
+SYS_PKGS=(libusb-1.0-0 libvulkan1 mesa-vulkan-drivers)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in "${SYS_PKGS[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$p")
+        fi
+    done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "[setup] installing system packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "[setup] missing system packages needed by Open3D: ${missing[*]}" >&2
+        echo "[setup] run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+    echo "[setup] Python >= 3.10 is required (found: $("$PY" --version 2>&1))" >&2
+    exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[setup] creating virtual environment in $VENV"
+    "$PY" -m venv "$VENV"
+fi
+
+# pip's output goes to a log that is shown only when pip fails.
+pipq() {
+    local log; log="$(mktemp)"
+    if ! "$VENV/bin/python" -m pip install -q "$@" >"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" >&2; rm -f "$log"
+        echo "[setup] pip install $* failed" >&2; exit 1
+    fi
+    rm -f "$log"
+}
+
+if ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+    echo "[setup] installing torch 2.13.0 (CPU build)"
+    pipq torch==2.13.0
+fi
+
+stamp="$VENV/.dgp-installed"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "[setup] installing the package and its test extras"
+    pipq -e ".[test]"
+    "$VENV/bin/python" -c 'import dgp, image_priors, viewer, torch, ot, trimesh, open3d' \
+        || { echo "[setup] install check failed" >&2; exit 1; }
+    echo "$want" > "$stamp"
+fi
