@@ -68,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-# Other modules' sub-commands add themselves here (kept as a list so the parser is built lazily).
-_REGISTER: list = []
+def _register_fit(sub):
+    from dgp.commands import register
+
+    register(sub)
+
+
+# Sub-commands that live in other modules (their imports stay light: heavy ones run inside the commands).
+_REGISTER: list = [_register_fit]
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,118 @@
+"""`BatchedMLP`: P independent ReLU MLPs evaluated together with ``torch.baddbmm``.
+
+The Deep Geometric Prior holds one small network per patch; the reference keeps thousands of
+separate modules and runs them one at a time. Stacking their weights into ``(P, d_in, d_out)``
+tensors evaluates all of them in one batched matrix product per layer and lets one Adam
+optimiser update all of them (Adam is element-wise, so this is exactly P independent Adams).
+
+>>> import torch
+>>> net = BatchedMLP(n_models=4, widths=(2, 16, 16, 3), seed=0)
+>>> net(torch.rand(4, 10, 2)).shape
+torch.Size([4, 10, 3])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+#: The reference DGP's network, 2-128-256-512-512-3.
+REFERENCE_WIDTHS = (2, 128, 256, 512, 512, 3)
+#: The default: quality per second on a CPU (see benchmarks/results/).
+DEFAULT_WIDTHS = (2, 128, 128, 3)
+
+
+class BatchedMLP(nn.Module):
+    """P independent MLPs ``R^d_in -> R^d_out`` with ReLU between linear layers.
+
+    Parameters
+    ----------
+    n_models : P, the number of independent networks.
+    widths : layer widths ``(d_in, h_1, ..., d_out)``.
+    seed : optional seed for the initialisation (else the global torch generator is used).
+
+    Attributes
+    ----------
+    weights : list of ``(P, w_l, w_{l+1})`` parameters.
+    biases : list of ``(P, 1, w_{l+1})`` parameters.
+
+    Initialisation matches ``nn.Linear`` (uniform in ±1/sqrt(fan_in)), independently per model.
+    """
+
+    def __init__(self, n_models: int, widths: Sequence[int] = DEFAULT_WIDTHS, seed: int | None = None,
+                 dtype: torch.dtype = torch.float32, device=None):
+        super().__init__()
+        if n_models < 1:
+            raise ValueError(f"n_models must be positive, got {n_models}")
+        widths = tuple(int(w) for w in widths)
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(f"widths must be at least (d_in, d_out) and positive, got {widths}")
+        self.n_models, self.widths = int(n_models), widths
+        gen = None
+        if seed is not None:
+            gen = torch.Generator().manual_seed(int(seed))
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            w = (torch.rand(n_models, fan_in, fan_out, generator=gen, dtype=dtype) * 2 - 1) * bound
+            b = (torch.rand(n_models, 1, fan_out, generator=gen, dtype=dtype) * 2 - 1) * bound
+            self.weights.append(nn.Parameter(w.to(device)))
+            self.biases.append(nn.Parameter(b.to(device)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (P, K, d_in) -> (P, K, d_out)``; model p sees only ``x[p]``."""
+        if x.dim() != 3 or x.shape[0] != self.n_models or x.shape[2] != self.widths[0]:
+            raise ValueError(f"expected input of shape ({self.n_models}, K, {self.widths[0]}), got {tuple(x.shape)}")
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = torch.relu(x)
+        return x
+
+    def n_parameters_per_model(self) -> int:
+        """Parameters of one of the P networks."""
+        return sum(a * b + b for a, b in zip(self.widths[:-1], self.widths[1:]))
+
+    def state_for(self, index) -> dict:
+        """Weights of the models at ``index`` (an index or boolean mask over P), detached copies."""
+        return {"weights": [w.detach()[index].clone() for w in self.weights],
+                "biases": [b.detach()[index].clone() for b in self.biases]}
+
+    @torch.no_grad()
+    def load_for(self, index, state: dict) -> None:
+        """Overwrite the models at ``index`` with a `state_for` dict."""
+        for w, s in zip(self.weights, state["weights"]):
+            w[index] = s.to(w)
+        for b, s in zip(self.biases, state["biases"]):
+            b[index] = s.to(b)
+
+    def to_sequential(self, p: int) -> nn.Sequential:
+        """Model ``p`` as a plain ``nn.Sequential`` of ``nn.Linear`` and ``nn.ReLU`` (same outputs)."""
+        layers = []
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            lin = nn.Linear(w.shape[1], w.shape[2], dtype=w.dtype)
+            with torch.no_grad():
+                lin.weight.copy_(w[p].T)
+                lin.bias.copy_(b[p, 0])
+            layers.append(lin)
+            if i < last:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+
+    @classmethod
+    def from_sequentials(cls, nets: Sequence[nn.Sequential]) -> "BatchedMLP":
+        """Stack P identical-shape ``nn.Sequential`` MLPs (Linear/ReLU) into one `BatchedMLP`."""
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+        widths = [linears[0][0].in_features] + [lin.out_features for lin in linears[0]]
+        out = cls(len(nets), widths, dtype=linears[0][0].weight.dtype)
+        with torch.no_grad():
+            for li in range(len(widths) - 1):
+                out.weights[li].copy_(torch.stack([lins[li].weight.T for lins in linears]))
+                out.biases[li].copy_(torch.stack([lins[li].bias[None] for lins in linears]))
+        return out

@@ -1,0 +1,236 @@
+"""Fitting the per-patch charts: the local phase and the consistency phase.
+
+All patches of a chunk (``batch_size`` of them) are fit together by one `BatchedMLP` and one
+Adam optimiser; peak memory is bounded by the chunk, whatever the number of patches.
+
+Local phase, per patch p with uv samples ``uv_p (n_p, 2)`` and local points ``x_p (n_p, 3)``:
+
+    every ``match_every`` steps:  π = OT matching of φ_p(uv_p) to x_p
+    loss_p = mean_i ‖φ_p(uv_i) − x_{π(i)}‖²
+
+The very first matching is made in the tangent plane (uv spread over the patch's principal-axis
+box against the points' first two local coordinates), which gives a fold-free start.
+
+Stopping (``stop="discrepancy"``): the network fits the shape first and the noise later, so a
+patch stops (its weights are frozen at that step) once its mean squared matched residual falls
+to the level that noise alone explains, ``3 tau² sigma²``, with sigma the noise estimated from
+the data (`dgp.pointcloud.estimate_noise`) in the patch's units. A chart lying exactly on the
+clean surface leaves a residual between sigma² (the normal part of isotropic noise; the matching
+absorbs the tangential part) and 3 sigma² (none absorbed); the default tau = 0.8 stops at
+1.9 sigma², in between. ``stop="fixed"`` runs every step and keeps the last weights.
+
+Consistency phase: every input point's target is the average of the point itself and every
+patch prediction matched to it; each patch is refit to its points' targets with its last
+matching held fixed, and the weights with the lowest loss along the way are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
+from dgp.matching import emd_assignment, match_batch, sinkhorn_targets
+
+
+@dataclass
+class FitConfig:
+    """Settings of the chart fitting (the defaults are the documented ones)."""
+
+    widths: tuple = DEFAULT_WIDTHS
+    local_steps: int = 300
+    consistency_steps: int = 100
+    lr: float = 3e-3
+    match_every: int = 50
+    matching: str = "emd"
+    sinkhorn_reg: float = 1e-2
+    batch_size: int = 512
+    stop: str = "discrepancy"
+    tau: float = 0.8
+    device: str = "cpu"
+    seed: int = 0
+
+
+@dataclass
+class ChartState:
+    """Fitted charts of P patches: stacked weights (CPU tensors) plus the last matching.
+
+    weights : list of (P, w_l, w_{l+1}) float32
+    biases : list of (P, 1, w_{l+1}) float32
+    match : (P, K) int, for every uv sample the patch-row of the point it is matched to
+    stopped_at : (P,) int, the local step whose weights were kept
+    """
+
+    weights: list
+    biases: list
+    match: np.ndarray
+    stopped_at: np.ndarray
+    history: dict = field(default_factory=dict)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` → CUDA when available else CPU; ``"cuda"`` without CUDA raises ValueError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but CUDA is not available (use --device auto or cpu)")
+    return torch.device(device)
+
+
+def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(P, K) int: OT matching of uv spread over each patch's tangent box to its points' (x, y)."""
+    out = np.tile(np.arange(uv.shape[1]), (len(uv), 1))
+    for p, n in enumerate(counts):
+        xy = local[p, :n, :2]
+        lo, hi = xy.min(0), xy.max(0)
+        out[p, :n] = emd_assignment(np.c_[lo + uv[p, :n] * (hi - lo), np.zeros(n)], np.c_[xy, np.zeros(n)])
+    return out
+
+
+def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Rows of ``arr (P, K, 3)`` picked per patch by ``idx (P, K)``."""
+    return torch.gather(arr, 1, idx[..., None].expand(-1, -1, arr.shape[2]))
+
+
+def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConfig):
+    """Targets (P, K, 3) and, for EMD, the index (P, K) of the matched rows."""
+    if cfg.matching == "emd":
+        idx = np.tile(np.arange(pred.shape[1]), (len(pred), 1))
+        for p, n in enumerate(counts):
+            idx[p, :n] = emd_assignment(pred[p, :n], local[p, :n])
+        return None, idx
+    return match_batch(pred, local, counts, "sinkhorn", cfg.sinkhorn_reg), None
+
+
+def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.ndarray, cfg: FitConfig,
+              seed: int, progress: Callable | None = None) -> ChartState:
+    """Local phase on one chunk.
+
+    Parameters
+    ----------
+    uv : (B, K, 2) uv samples; local : (B, K, 3) points in local frames; mask : (B, K) bool
+    sigma : (B,) noise level in each patch's local units
+    seed : seeds the networks of this chunk
+    progress : called as ``progress(steps_done, loss)`` after each step
+
+    Returns
+    -------
+    ChartState of the B patches.
+    """
+    dev = resolve_device(cfg.device)
+    B, K, _ = local.shape
+    counts = mask.sum(1)
+    net = BatchedMLP(B, cfg.widths, seed=seed).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
+    local_t = torch.as_tensor(local, dtype=torch.float32, device=dev)
+    m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
+    denom = m.sum(1).clamp(min=1)
+    idx = _tangent_matching(uv, local, counts)
+    targets = _gather(local_t, torch.as_tensor(idx, device=dev))
+    threshold = torch.as_tensor((cfg.tau * np.sqrt(3.0) * sigma) ** 2, dtype=torch.float32, device=dev)
+    stopped = torch.zeros(B, dtype=torch.bool, device=dev)
+    stopped_at = np.full(B, cfg.local_steps, dtype=np.int64)
+    frozen = net.state_for(slice(None))
+    frozen_idx = idx.copy()
+    losses = []
+    for step in range(cfg.local_steps):
+        if step > 0 and step % cfg.match_every == 0:
+            with torch.no_grad():
+                pred = net(uv_t).double().cpu().numpy()
+            tgt, new_idx = _match(pred, local, counts, cfg)
+            if new_idx is not None:
+                idx = new_idx
+                targets = _gather(local_t, torch.as_tensor(idx, device=dev))
+            else:
+                targets = torch.as_tensor(tgt, dtype=torch.float32, device=dev)
+        out = net(uv_t)
+        per_patch = (((out - targets) ** 2).sum(-1) * m).sum(1) / denom  # (B,) mean squared residual
+        loss = per_patch.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.stop == "discrepancy" and step >= cfg.match_every:
+            # Patches whose residual reached the noise level are frozen at the weights that produced it.
+            newly = (per_patch.detach() <= threshold) & ~stopped
+            if newly.any():
+                sel = newly.cpu().numpy()
+                for store, cur in ((frozen["weights"], net.weights), (frozen["biases"], net.biases)):
+                    for s, c in zip(store, cur):
+                        s[sel] = c.detach()[newly].cpu()
+                frozen_idx[sel] = idx[sel]
+                stopped_at[sel] = step
+                stopped |= newly
+            if stopped.all():
+                break
+        opt.step()
+        losses.append(float(loss.detach()) / B)
+        if progress:
+            progress(1, losses[-1])
+    if progress and len(losses) < cfg.local_steps:
+        progress(cfg.local_steps - len(losses), losses[-1] if losses else float("nan"))
+    keep = stopped.cpu().numpy()
+    final = net.state_for(slice(None))
+    for store, cur in ((frozen["weights"], final["weights"]), (frozen["biases"], final["biases"])):
+        for s, c in zip(store, cur):
+            s[~keep] = c[~keep]
+    frozen_idx[~keep] = idx[~keep]
+    return ChartState([w.cpu() for w in frozen["weights"]], [b.cpu() for b in frozen["biases"]],
+                      frozen_idx, stopped_at, {"local_loss": losses})
+
+
+def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray, state: ChartState,
+                    cfg: FitConfig, progress: Callable | None = None) -> ChartState:
+    """Consistency phase on one chunk: refit to fixed targets, keep each patch's best weights.
+
+    Parameters
+    ----------
+    uv : (B, K, 2); targets_local : (B, K, 3), the target for each uv sample (already permuted
+    by the held matching) in local units; mask : (B, K)
+    state : the chunk's local-phase ChartState (its weights are the starting point)
+    """
+    dev = resolve_device(cfg.device)
+    B = len(uv)
+    net = BatchedMLP(B, cfg.widths).to(dev)
+    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
+    tgt = torch.as_tensor(targets_local, dtype=torch.float32, device=dev)
+    m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
+    denom = m.sum(1).clamp(min=1)
+    best = torch.full((B,), float("inf"), device=dev)
+    best_state = net.state_for(slice(None))
+    losses = []
+    for step in range(cfg.consistency_steps + 1):
+        out = net(uv_t)
+        per_patch = (((out - tgt) ** 2).sum(-1) * m).sum(1) / denom
+        better = per_patch.detach() < best
+        if better.any():
+            sel = better.cpu().numpy()
+            for store, cur in ((best_state["weights"], net.weights), (best_state["biases"], net.biases)):
+                for s, c in zip(store, cur):
+                    s[sel] = c.detach()[better].cpu()
+            best = torch.where(better, per_patch.detach(), best)
+        if step == cfg.consistency_steps:
+            break
+        loss = per_patch.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()) / B)
+        if progress:
+            progress(1, losses[-1])
+    hist = dict(state.history)
+    hist["consistency_loss"] = losses
+    return ChartState(best_state["weights"], best_state["biases"], state.match, state.stopped_at, hist)
+
+
+def evaluate_charts(weights: list, biases: list, uv: torch.Tensor, widths, device="cpu",
+                    create_graph: bool = False) -> torch.Tensor:
+    """φ_p(uv_p) for stacked weights: ``uv (P, M, 2) -> (P, M, 3)``."""
+    net = BatchedMLP(len(weights[0]), widths).to(resolve_device(device))
+    net.load_for(slice(None), {"weights": weights, "biases": biases})
+    net.requires_grad_(False)
+    return net(uv.to(resolve_device(device)))

@@ -1,0 +1,214 @@
+"""Patches of a point cloud: centres, neighbourhoods, local frames and uv samples.
+
+A patch is the set of points within ``padding * r`` of a centre whose normals lie within
+``angle`` degrees of the centre's normal. Centres are a Poisson-disk subsample of the points at
+radius r (every point lies within r of some centre), and a coverage pass adds centres until
+every point belongs to a patch. Patches are held padded: ``index (P, K)`` into the cloud with a
+``mask (P, K)`` of real entries, real entries first.
+
+>>> import numpy as np
+>>> from dgp.pointcloud import PointCloud
+>>> rng = np.random.default_rng(0)
+>>> pts = np.c_[rng.uniform(size=(2000, 2)), np.zeros(2000)]
+>>> nrm = np.tile([0.0, 0, 1], (2000, 1))
+>>> p = make_patches(pts, nrm, radius=0.2, padding=1.5, min_points=10, seed=0)
+>>> bool(p.covered(len(pts)).all())
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Patches:
+    """Padded patches of one cloud (all arrays numpy).
+
+    Attributes
+    ----------
+    centers : (P,) int, index of each patch's centre point
+    index : (P, K) int, points of each patch (padded with 0)
+    mask : (P, K) bool, real entries (the first ``counts[p]`` of each row)
+    origin : (P, 3) float, local frame origin (the patch centroid)
+    rotation : (P, 3, 3) float, rows are the frame's axes (principal axes; the last is the normal side)
+    scale : (P,) float, the local frame's scale: ``local = (x - origin) @ rotation.T / scale``
+    uv : (P, K, 2) float, one blue-noise sample in [0, 1]^2 per real entry
+    radius : float, r, the Poisson-disk radius in the cloud's units
+    """
+
+    centers: np.ndarray
+    index: np.ndarray
+    mask: np.ndarray
+    origin: np.ndarray
+    rotation: np.ndarray
+    scale: np.ndarray
+    uv: np.ndarray
+    radius: float
+
+    def __len__(self) -> int:
+        return len(self.centers)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(P,) int, real points per patch."""
+        return self.mask.sum(axis=1)
+
+    def covered(self, n_points: int) -> np.ndarray:
+        """(n_points,) bool: which points belong to at least one patch."""
+        cov = np.zeros(n_points, dtype=bool)
+        cov[self.index[self.mask]] = True
+        return cov
+
+    def to_local(self, points: np.ndarray) -> np.ndarray:
+        """Patch points in their local frames: ``(P, K, 3)`` (padding rows are 0)."""
+        loc = np.einsum("pkj,pij->pki", points[self.index] - self.origin[:, None], self.rotation)
+        return np.where(self.mask[..., None], loc / self.scale[:, None, None], 0.0)
+
+    def to_world(self, local: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """Map local coordinates ``(P', M, 3)`` of the patches ``which`` (default all) back to the cloud's frame."""
+        sel = slice(None) if which is None else which
+        return np.einsum("pki,pij->pkj", local * self.scale[sel, None, None], self.rotation[sel]) + self.origin[sel, None]
+
+
+def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
+    """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
+
+    Parameters
+    ----------
+    points : (N, 3)
+    radius : the disk radius
+
+    Returns
+    -------
+    (M,) int indices; every point is within ``radius`` of one of them.
+    """
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(points)
+    order = np.random.default_rng(seed).permutation(len(points))
+    taken = np.zeros(len(points), dtype=bool)
+    chosen = []
+    for i in order:
+        if taken[i]:
+            continue
+        chosen.append(i)
+        taken[tree.query_ball_point(points[i], radius)] = True
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def blue_noise_uv(n: int, rng: np.random.Generator, iterations: int = 4, oversample: int = 16) -> np.ndarray:
+    """``n`` blue-noise samples in [0,1]^2: uniform samples relaxed by a few Lloyd iterations.
+
+    Lloyd's step moves each sample to the centroid of its Voronoi cell, estimated with
+    ``oversample * n`` uniform probe points.
+
+    Returns
+    -------
+    (n, 2) float
+    """
+    from scipy.spatial import cKDTree
+
+    uv = rng.uniform(size=(n, 2))
+    for _ in range(iterations):
+        probes = rng.uniform(size=(oversample * n, 2))
+        owner = cKDTree(uv).query(probes)[1]
+        sums = np.stack([np.bincount(owner, weights=probes[:, j], minlength=n) for j in range(2)], axis=1)
+        cnt = np.bincount(owner, minlength=n)[:, None]
+        uv = np.where(cnt > 0, sums / np.maximum(cnt, 1), uv)
+    return uv
+
+
+def _frame(pts: np.ndarray, normal: np.ndarray):
+    """Centroid, rotation (rows: principal axes, the last along the normal side) and scale of ``pts (n, 3)``."""
+    origin = pts.mean(axis=0)
+    centred = pts - origin
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    rot = vt.copy()
+    if rot[2] @ normal < 0:
+        rot[2] = -rot[2]
+    if np.linalg.det(rot) < 0:
+        rot[1] = -rot[1]
+    scale = float(np.linalg.norm(centred, axis=1).max())
+    return origin, rot, scale if scale > 0 else 1.0
+
+
+def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding: float = 2.0,
+                 angle: float = 95.0, min_points: int = 20, max_points: int | None = None,
+                 seed: int = 0) -> Patches:
+    """Split a cloud into overlapping patches.
+
+    Parameters
+    ----------
+    points : (N, 3) float
+    normals : (N, 3) unit, oriented
+    radius : r, in the units of ``points`` (the CLI's ``--radius`` is a fraction of the diagonal)
+    padding : a patch gathers points within ``padding * r`` of its centre
+    angle : degrees; points whose normal is further than this from the centre's are dropped
+    min_points : patches with fewer points are rejected (the coverage pass may then re-add a centre)
+    max_points : if given, a larger patch keeps this many of its points (nearest to the centre)
+    seed : seeds the Poisson-disk order and the uv samples
+
+    Returns
+    -------
+    Patches
+    """
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, dtype=np.float64)
+    normals = np.asarray(normals, dtype=np.float64)
+    n = len(points)
+    if radius <= 0:
+        raise ValueError(f"radius must be positive, got {radius}")
+    tree = cKDTree(points)
+    cos_max = np.cos(np.deg2rad(angle))
+
+    def gather(c: int) -> np.ndarray:
+        idx = np.asarray(tree.query_ball_point(points[c], padding * radius), dtype=np.int64)
+        idx = idx[normals[idx] @ normals[c] >= cos_max]
+        if max_points and len(idx) > max_points:
+            d = np.linalg.norm(points[idx] - points[c], axis=1)
+            idx = idx[np.argsort(d, kind="stable")[:max_points]]
+        return np.sort(idx)
+
+    centres, members = [], []
+    covered = np.zeros(n, dtype=bool)
+    for c in poisson_disk(points, radius, seed):
+        idx = gather(c)
+        if len(idx) >= min_points:
+            centres.append(c)
+            members.append(idx)
+            covered[idx] = True
+    # Coverage pass: centre new patches on uncovered points until all are covered (or cannot be).
+    rng = np.random.default_rng(seed + 1)
+    hopeless = np.zeros(n, dtype=bool)
+    while True:
+        todo = np.flatnonzero(~covered & ~hopeless)
+        if len(todo) == 0:
+            break
+        c = int(rng.choice(todo))
+        idx = gather(c)
+        if len(idx) >= min_points:
+            centres.append(c)
+            members.append(idx)
+            covered[idx] = True
+        else:
+            hopeless[c] = True
+    if not centres:
+        raise ValueError(f"no patch has {min_points} points at radius {radius:g} x padding {padding:g}; "
+                         "increase --radius or lower --min-points")
+    P, K = len(centres), max(len(m) for m in members)
+    index = np.zeros((P, K), dtype=np.int64)
+    mask = np.zeros((P, K), dtype=bool)
+    origin = np.zeros((P, 3))
+    rotation = np.zeros((P, 3, 3))
+    scale = np.zeros(P)
+    uv = np.zeros((P, K, 2))
+    for p, (c, idx) in enumerate(zip(centres, members)):
+        index[p, : len(idx)] = idx
+        mask[p, : len(idx)] = True
+        origin[p], rotation[p], scale[p] = _frame(points[idx], normals[c])
+        uv[p, : len(idx)] = blue_noise_uv(len(idx), rng)
+    return Patches(np.asarray(centres), index, mask, origin, rotation, scale, uv, float(radius))

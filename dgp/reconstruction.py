@@ -1,0 +1,373 @@
+"""`reconstruct`: a noisy point cloud in, fitted charts out, as a `Reconstruction`.
+
+>>> import numpy as np, dgp
+>>> rng = np.random.default_rng(0)
+>>> d = rng.normal(size=(1500, 3)); d /= np.linalg.norm(d, axis=1, keepdims=True)
+>>> cfg = dgp.ReconstructionConfig(radius=0.2, local_steps=30, consistency_steps=5, progress=False)
+>>> rec = dgp.reconstruct(dgp.PointCloud(d, d), cfg)
+>>> dense = rec.sample(8)
+>>> bool(np.abs(np.linalg.norm(dense.points, axis=1) - 1).mean() < 0.1)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
+from dgp.errors import InputError
+from dgp.fit import ChartState, FitConfig, fit_consistency, fit_local, resolve_device
+from dgp.patches import Patches, make_patches
+from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
+
+STATE_VERSION = 1
+
+
+@dataclass
+class ReconstructionConfig:
+    """Every setting of `reconstruct`; the defaults are the documented ones.
+
+    Patches: ``radius`` (fraction of the bounding-box diagonal), ``padding``, ``angle`` (degrees),
+    ``min_points``, ``max_points``. Fitting: see `dgp.fit.FitConfig`. Output: ``density`` (grid
+    side per chart), ``core`` (keep chart samples within core x r of the centre),
+    ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
+    times the samples' median spacing are removed; 0 keeps the watertight surface).
+    """
+
+    radius: float = 0.04
+    padding: float = 1.5
+    angle: float = 95.0
+    min_points: int = 20
+    max_points: int = 400
+    widths: tuple = DEFAULT_WIDTHS
+    local_steps: int = 300
+    consistency_steps: int = 100
+    lr: float = 3e-3
+    match_every: int = 50
+    matching: str = "emd"
+    sinkhorn_reg: float = 1e-2
+    batch_size: int = 512
+    stop: str = "discrepancy"
+    tau: float = 0.8
+    device: str = "auto"
+    seed: int = 0
+    density: int = 16
+    core: float = 1.0
+    poisson_depth: int = 9
+    trim: float = 3.0
+    progress: bool = True
+
+    def validate(self) -> "ReconstructionConfig":
+        """Raise `InputError` naming the first bad setting."""
+        checks = [
+            (self.radius > 0, "radius must be positive"),
+            (self.padding >= 1, "padding must be at least 1"),
+            (0 < self.angle <= 180, "angle must be in (0, 180]"),
+            (self.min_points >= 3, "min-points must be at least 3"),
+            (self.max_points >= self.min_points, "max-points must be at least min-points"),
+            (len(self.widths) >= 2 and self.widths[0] == 2 and self.widths[-1] == 3 and min(self.widths) > 0,
+             "widths must start with 2, end with 3 and be positive"),
+            (self.local_steps >= 0 and self.consistency_steps >= 0, "steps must be non-negative"),
+            (self.lr > 0, "lr must be positive"),
+            (self.match_every >= 1, "match-every must be at least 1"),
+            (self.matching in ("emd", "sinkhorn"), "matching must be emd or sinkhorn"),
+            (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
+            (self.batch_size >= 1, "batch-size must be at least 1"),
+            (self.stop in ("discrepancy", "fixed"), "stop must be discrepancy or fixed"),
+            (self.tau > 0, "tau must be positive"),
+            (self.device in ("auto", "cpu") or self.device.startswith("cuda"), "device must be auto, cpu or cuda"),
+            (self.density >= 2, "density must be at least 2"),
+            (self.core > 0, "core must be positive"),
+            (1 <= self.poisson_depth <= 12, "poisson-depth must be in 1..12"),
+            (self.trim >= 0, "trim must be non-negative"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise InputError(msg)
+        return self
+
+    def fit_config(self) -> FitConfig:
+        names = {f.name for f in dataclasses.fields(FitConfig)}
+        return FitConfig(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+
+
+@dataclass
+class Reconstruction:
+    """Fitted charts of a cloud, enough to re-export samples and meshes.
+
+    Attributes
+    ----------
+    config : ReconstructionConfig
+    frame : Frame, the unit frame the fit ran in (bounding-box diagonal 1)
+    points, normals : (N, 3) input points and normals in the unit frame
+    patches : Patches (in the unit frame)
+    charts : ChartState, stacked weights of all P charts
+    fitted : (P,) bool, charts whose fit completed (False after an interruption)
+    sigma : float, the estimated noise level (unit frame)
+    seconds : float, fitting time
+    """
+
+    config: ReconstructionConfig
+    frame: Frame
+    points: np.ndarray
+    normals: np.ndarray
+    patches: Patches
+    charts: ChartState
+    fitted: np.ndarray
+    sigma: float
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    # ------------------------------------------------------------------ outputs
+
+    def _net(self, which: np.ndarray) -> BatchedMLP:
+        net = BatchedMLP(int(which.sum()), self.config.widths)
+        net.load_for(slice(None), {"weights": [w[which] for w in self.charts.weights],
+                                   "biases": [b[which] for b in self.charts.biases]})
+        return net
+
+    def _dense(self, density: int, chunk: int = 256):
+        """Per-chart grids: points, normals (world, unit frame), kept mask, for fitted charts."""
+        from scipy.spatial import cKDTree
+
+        from dgp.surface import chart_points_and_normals, uv_grid
+
+        p = self.patches
+        which = np.flatnonzero(self.fitted)
+        tree = cKDTree(self.points)
+        pts_all, nrm_all, keep_all = [], [], []
+        for start in range(0, len(which), chunk):
+            sel = which[start:start + chunk]
+            mask = np.zeros(len(p), dtype=bool)
+            mask[sel] = True
+            uv = np.where(p.mask[sel][..., None], p.uv[sel], np.nan)
+            grid = uv_grid(np.nanmin(uv, axis=1), np.nanmax(uv, axis=1), density)
+            loc, nloc = chart_points_and_normals(self._net(mask), grid)
+            world = p.to_world(loc, sel)
+            nworld = np.einsum("pki,pij->pkj", nloc, p.rotation[sel])
+            centre = self.points[p.centers[sel]]
+            keep = np.linalg.norm(world - centre[:, None], axis=-1) <= self.config.core * p.radius
+            _, near = tree.query(world.reshape(-1, 3))
+            flip = np.sum(nworld.reshape(-1, 3) * self.normals[near], axis=1) < 0
+            nworld = np.where(flip[:, None], -nworld.reshape(-1, 3), nworld.reshape(-1, 3)).reshape(nworld.shape)
+            keep &= np.linalg.norm(nworld, axis=-1) > 0.5
+            pts_all.append(world)
+            nrm_all.append(nworld)
+            keep_all.append(keep)
+        return which, np.concatenate(pts_all), np.concatenate(nrm_all), np.concatenate(keep_all)
+
+    def sample(self, density: int | None = None) -> PointCloud:
+        """Dense samples of the surface with analytic normals, in the input's frame.
+
+        ``density`` is the grid side per chart (default ``config.density``); samples where a
+        chart extrapolates beyond its core are dropped. Returns a PointCloud (M, 3) with normals.
+        """
+        density = int(density or self.config.density)
+        _, pts, nrm, keep = self._dense(density)
+        return PointCloud(self.frame.from_unit(pts[keep]), nrm[keep])
+
+    def mesh(self, density: int | None = None, depth: int | None = None, trim: float | None = None):
+        """A Screened Poisson mesh of the dense samples (`trimesh.Trimesh`, in the input's frame)."""
+        import trimesh
+
+        from dgp.surface import poisson_mesh, trim_unsupported
+
+        density = int(density or self.config.density)
+        _, pts, nrm, keep = self._dense(density)
+        v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth or self.config.poisson_depth, trim=0.0)
+        trim = self.config.trim if trim is None else trim
+        if trim > 0:
+            from scipy.spatial import cKDTree
+
+            samples = pts[keep]
+            spacing = float(np.median(cKDTree(samples).query(samples, k=2)[0][:, 1]))
+            v, f = trim_unsupported(v, f, samples, trim * spacing)
+        return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
+
+    def chart_mesh(self, density: int | None = None):
+        """Every chart as a grid triangulation, coloured by patch (`trimesh.Trimesh`); only kept cells."""
+        import trimesh
+
+        from dgp.surface import grid_faces
+
+        density = int(density or self.config.density)
+        which, pts, _, keep = self._dense(density)
+        faces = grid_faces(density)
+        m = density * density
+        rng = np.random.default_rng(0)
+        colours = (rng.uniform(0.2, 1.0, size=(len(self.patches), 3)) * 255).astype(np.uint8)
+        all_faces, all_cols = [], []
+        for row, p in enumerate(which):
+            ok = keep[row][faces].all(axis=1)
+            all_faces.append(faces[ok] + row * m)
+            all_cols.append(np.repeat(colours[p][None], ok.sum(), axis=0))
+        mesh = trimesh.Trimesh(self.frame.from_unit(pts.reshape(-1, 3)), np.concatenate(all_faces), process=False)
+        mesh.visual.face_colors = np.c_[np.concatenate(all_cols), np.full(sum(len(c) for c in all_cols), 255)]
+        mesh.remove_unreferenced_vertices()
+        return mesh
+
+    # ------------------------------------------------------------------ state files
+
+    def state_dict(self) -> dict:
+        """Everything needed to re-export, as tensors and plain Python values."""
+        p, c = self.patches, self.charts
+        cfg = dataclasses.asdict(self.config)
+        cfg["widths"] = list(cfg["widths"])
+        t = torch.as_tensor
+        return {
+            "version": STATE_VERSION,
+            "config": cfg,
+            "frame_center": t(self.frame.center), "frame_scale": float(self.frame.scale),
+            "points": t(self.points), "normals": t(self.normals),
+            "centers": t(p.centers), "index": t(p.index), "mask": t(p.mask), "origin": t(p.origin),
+            "rotation": t(p.rotation), "scale": t(p.scale), "uv": t(p.uv), "radius": float(p.radius),
+            "weights": [w.clone() for w in c.weights], "biases": [b.clone() for b in c.biases],
+            "match": t(c.match), "stopped_at": t(c.stopped_at),
+            "fitted": t(self.fitted), "sigma": float(self.sigma), "seconds": float(self.seconds),
+            "interrupted": bool(self.interrupted),
+        }
+
+    def save(self, path) -> None:
+        """Write the state to ``path`` (a ``.pt`` file) atomically."""
+        from dgp._atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            torch.save(self.state_dict(), tmp)
+
+    @classmethod
+    def load(cls, path) -> "Reconstruction":
+        """Read a state written by `save` (with ``torch.load(weights_only=True)``)."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError("no such file", path)
+        try:
+            s = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(s, dict) or s.get("version") != STATE_VERSION:
+                raise ValueError("not a dgp reconstruction state")
+            cfg = dict(s["config"])
+            cfg["widths"] = tuple(cfg["widths"])
+            n = lambda k: s[k].numpy()  # noqa: E731
+            patches = Patches(n("centers"), n("index"), n("mask"), n("origin"), n("rotation"), n("scale"), n("uv"),
+                              float(s["radius"]))
+            charts = ChartState(list(s["weights"]), list(s["biases"]), n("match"), n("stopped_at"))
+            return cls(ReconstructionConfig(**cfg), Frame(n("frame_center"), float(s["frame_scale"])), n("points"),
+                       n("normals"), patches, charts, n("fitted"), float(s["sigma"]), float(s["seconds"]),
+                       bool(s["interrupted"]))
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(f"cannot be read as a dgp state ({type(exc).__name__}: {str(exc)[:80]})", path) from None
+
+
+def _concat_states(states: list[ChartState], K: int) -> ChartState:
+    cat = lambda xs: torch.cat(xs, 0)  # noqa: E731
+    return ChartState([cat([s.weights[i] for s in states]) for i in range(len(states[0].weights))],
+                      [cat([s.biases[i] for s in states]) for i in range(len(states[0].biases))],
+                      np.concatenate([s.match for s in states]), np.concatenate([s.stopped_at for s in states]))
+
+
+def _consistency_targets(rec_points: np.ndarray, patches: Patches, charts: ChartState, widths, fitted: np.ndarray,
+                         chunk: int = 256) -> np.ndarray:
+    """(N, 3): each point averaged with every fitted chart's prediction matched to it (unit frame)."""
+    from dgp.fit import evaluate_charts
+
+    total = rec_points.copy()
+    count = np.ones(len(rec_points))
+    for start in range(0, len(patches), chunk):
+        sel = np.arange(start, min(start + chunk, len(patches)))
+        sel = sel[fitted[sel]]
+        if len(sel) == 0:
+            continue
+        with torch.no_grad():
+            loc = evaluate_charts([w[sel] for w in charts.weights], [b[sel] for b in charts.biases],
+                                  torch.as_tensor(patches.uv[sel], dtype=torch.float32), widths).double().numpy()
+        world = patches.to_world(loc, sel)
+        rows = np.take_along_axis(patches.index[sel], charts.match[sel], axis=1)  # point index per uv sample
+        ok = patches.mask[sel]
+        np.add.at(total, rows[ok], world[ok])
+        count += np.bincount(rows[ok], minlength=len(rec_points))
+    return total / count[:, None]
+
+
+def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -> Reconstruction:
+    """Fit a Deep Geometric Prior to ``cloud`` (normals are estimated first when missing).
+
+    Ctrl-C during the fit stops it: the charts fitted so far are kept (``fitted`` marks them)
+    and ``interrupted`` is set, so the caller can still write what there is.
+    """
+    from dgp.normals import ensure_normals
+
+    cfg = (config or ReconstructionConfig()).validate()
+    resolve_device(cfg.device)
+    cloud = ensure_normals(cloud.require(max(cfg.min_points, 4)))
+    t0 = time.time()
+    torch.manual_seed(cfg.seed)
+    frame = unit_frame(cloud.points)
+    pts = frame.to_unit(cloud.points)
+    sigma = estimate_noise(pts, seed=cfg.seed)
+    try:
+        patches = make_patches(pts, cloud.normals, cfg.radius, cfg.padding, cfg.angle, cfg.min_points,
+                               cfg.max_points, seed=cfg.seed)
+    except ValueError as exc:
+        raise InputError(str(exc), cloud.source) from None
+    local = patches.to_local(pts)
+    sigma_local = sigma / patches.scale
+    fcfg = cfg.fit_config()
+    fcfg.device = str(resolve_device(cfg.device))
+    P, K = patches.index.shape
+    chunks = [np.arange(s, min(s + cfg.batch_size, P)) for s in range(0, P, cfg.batch_size)]
+    bar = None
+    if cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_steps), unit="step", file=sys.stderr,
+                   desc=f"fitting {P} patches", dynamic_ncols=True)
+
+    def progress(n, loss):
+        if bar is not None:
+            bar.update(n)
+            bar.set_postfix(loss=f"{loss:.3g}", refresh=False)
+
+    states, fitted, interrupted = [], np.zeros(P, dtype=bool), False
+    try:
+        for ci, idx in enumerate(chunks):
+            states.append(fit_local(patches.uv[idx], local[idx], patches.mask[idx], sigma_local[idx], fcfg,
+                                    seed=cfg.seed * 1000 + ci, progress=progress))
+            fitted[idx] = True
+        charts = _concat_states(states, K)
+        if cfg.consistency_steps > 0:
+            targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
+            tloc = patches.to_local(targets)  # (P, K, 3) per patch row
+            refit = []
+            for idx in chunks:
+                sub = ChartState([w[idx] for w in charts.weights], [b[idx] for b in charts.biases],
+                                 charts.match[idx], charts.stopped_at[idx])
+                permuted = np.take_along_axis(tloc[idx], charts.match[idx][..., None], axis=1)
+                refit.append(fit_consistency(patches.uv[idx], permuted, patches.mask[idx], sub, fcfg, progress))
+                charts.weights = [torch.cat([w[: idx[0]], r, w[idx[-1] + 1:]]) for w, r in zip(charts.weights, refit[-1].weights)]
+                charts.biases = [torch.cat([b[: idx[0]], r, b[idx[-1] + 1:]]) for b, r in zip(charts.biases, refit[-1].biases)]
+    except KeyboardInterrupt:
+        interrupted = True
+        if not states:
+            raise
+        if len(states) < len(chunks) or "charts" not in locals():
+            done = sum(len(chunks[i]) for i in range(len(states)))
+            charts = _concat_states(states + [_blank_state(cfg, P - done, K)], K)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
+
+
+def _blank_state(cfg: ReconstructionConfig, n: int, K: int) -> ChartState:
+    """Untrained weights for ``n`` charts that an interruption left unfitted (never sampled)."""
+    net = BatchedMLP(max(n, 1), cfg.widths)
+    s = net.state_for(slice(0, n))
+    return ChartState(s["weights"], s["biases"], np.tile(np.arange(K), (n, 1)), np.zeros(n, dtype=np.int64))

@@ -1,0 +1,186 @@
+"""Parts of the Deep Geometric Prior against naive versions and analytic answers."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dgp.coordmlp import BatchedMLP
+from dgp.fit import FitConfig, fit_local
+from dgp.matching import emd_assignment, match_batch, sinkhorn_targets
+from dgp.metrics import compare_points
+from dgp.patches import blue_noise_uv, make_patches, poisson_disk
+from dgp.surface import chart_points_and_normals, grid_faces, trim_unsupported, uv_grid
+
+
+def test_batched_mlp_equals_loop_of_sequentials():
+    torch.manual_seed(0)
+    nets = [nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3)) for _ in range(5)]
+    batched = BatchedMLP.from_sequentials(nets)
+    x = torch.rand(5, 40, 2)
+    expected = torch.stack([net(x[p]) for p, net in enumerate(nets)])
+    torch.testing.assert_close(batched(x), expected)
+    torch.testing.assert_close(batched.to_sequential(3)(x[3]), expected[3])
+
+
+def test_batched_mlp_models_are_independent():
+    net = BatchedMLP(3, (2, 8, 3), seed=0)
+    x = torch.rand(3, 10, 2, requires_grad=True)
+    net(x)[1].sum().backward()
+    assert net.weights[0].grad[0].abs().sum() == 0 and net.weights[0].grad[2].abs().sum() == 0
+    assert net.weights[0].grad[1].abs().sum() > 0
+
+
+def test_batched_mlp_gradcheck_float64():
+    net = BatchedMLP(2, (2, 5, 3), seed=1, dtype=torch.float64)
+    x = torch.rand(2, 4, 2, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(net, (x,))
+
+
+def test_batched_mlp_seed_reproducible():
+    a, b = BatchedMLP(2, seed=7), BatchedMLP(2, seed=7)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+def test_emd_identity_and_permutation(rng):
+    x = rng.normal(size=(80, 3))
+    assert np.array_equal(emd_assignment(x, x), np.arange(80))
+    perm = rng.permutation(80)
+    assert np.array_equal(x[perm][emd_assignment(x, x[perm])], x)
+
+
+def test_emd_matches_brute_force_optimum(rng):
+    from itertools import permutations
+
+    a, b = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    cost = lambda p: ((a - b[list(p)]) ** 2).sum()  # noqa: E731
+    best = min(cost(p) for p in permutations(range(6)))
+    assert np.isclose(cost(emd_assignment(a, b)), best)
+
+
+def test_sinkhorn_close_to_emd_for_small_reg(rng):
+    x = rng.normal(size=(40, 3))
+    y = x + 0.01 * rng.normal(size=(40, 3))
+    t = sinkhorn_targets(x, y, reg=1e-2)
+    assert np.abs(t - y[emd_assignment(x, y)]).max() < 0.05
+
+
+def test_match_batch_padding_has_no_mass(rng):
+    pts = np.zeros((2, 10, 3))
+    pts[0, :6] = rng.normal(size=(6, 3))
+    pts[1, :10] = rng.normal(size=(10, 3))
+    out = match_batch(pts, pts, np.array([6, 10]))
+    np.testing.assert_allclose(out[0, :6], pts[0, :6])
+    assert np.all(out[0, 6:] == 0)
+
+
+def test_poisson_disk_spacing_and_cover(rng):
+    pts = rng.uniform(size=(3000, 3))
+    idx = poisson_disk(pts, 0.15, seed=0)
+    from scipy.spatial import cKDTree
+
+    d = cKDTree(pts[idx]).query(pts[idx], k=2)[0][:, 1]
+    assert d.min() > 0.15
+    assert cKDTree(pts[idx]).query(pts)[0].max() <= 0.15
+
+
+def test_blue_noise_is_more_even_than_uniform(rng):
+    from scipy.spatial import cKDTree
+
+    uv = blue_noise_uv(400, rng)
+    uni = rng.uniform(size=(400, 2))
+    nn_blue = cKDTree(uv).query(uv, k=2)[0][:, 1]
+    nn_uni = cKDTree(uni).query(uni, k=2)[0][:, 1]
+    assert uv.min() >= 0 and uv.max() <= 1
+    assert nn_blue.min() > 2 * nn_uni.min() and nn_blue.std() < nn_uni.std()
+
+
+def _plane(rng, n=2000, noise=0.0):
+    pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), noise * rng.normal(size=n)]
+    return pts, np.tile([0.0, 0.0, 1.0], (n, 1))
+
+
+def test_patches_cover_and_frames(rng):
+    pts, nrm = _plane(rng)
+    p = make_patches(pts, nrm, radius=0.3, padding=1.5, min_points=10, seed=0)
+    assert p.covered(len(pts)).all()
+    assert np.array_equal(p.mask, np.arange(p.index.shape[1])[None] < p.counts[:, None])
+    loc = p.to_local(pts)
+    assert np.abs(np.linalg.norm(loc, axis=-1)[p.mask]).max() <= 1 + 1e-9
+    np.testing.assert_allclose(p.to_world(loc)[p.mask], pts[p.index][p.mask], atol=1e-12)
+    # the third local axis of a plane patch is the plane normal, on the normals' side
+    np.testing.assert_allclose(p.rotation[:, 2], np.tile([0, 0, 1.0], (len(p), 1)), atol=1e-9)
+    assert np.allclose([np.linalg.det(r) for r in p.rotation], 1)
+
+
+def test_patches_respect_normal_angle(rng):
+    # two parallel sheets with opposite normals, closer than the patch radius: never mixed
+    a, _ = _plane(rng, 1000)
+    b = a.copy()
+    b[:, 2] += 0.05
+    pts = np.r_[a, b]
+    nrm = np.r_[np.tile([0, 0, -1.0], (1000, 1)), np.tile([0, 0, 1.0], (1000, 1))]
+    p = make_patches(pts, nrm, radius=0.3, padding=1.5, min_points=10, angle=60, seed=0)
+    for row, m in zip(p.index, p.mask):
+        sides = set((row[m] >= 1000).tolist())
+        assert len(sides) == 1
+
+
+def _fit_one_patch(pts, steps=400, seed=0, normal=(0, 0, 1.0)):
+    nrm = np.tile(normal, (len(pts), 1))
+    p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)  # one patch of everything
+    assert len(p) == 1
+    cfg = FitConfig(widths=(2, 64, 64, 3), local_steps=steps, match_every=25, stop="fixed", lr=3e-3)
+    state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed)
+    net = BatchedMLP(1, cfg.widths)
+    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    grid = uv_grid(p.uv[:, : p.counts[0]].min(1), p.uv[:, : p.counts[0]].max(1), 12)
+    loc, nloc = chart_points_and_normals(net, grid)
+    return p, state, p.to_world(loc)[0], np.einsum("ki,ij->kj", nloc[0], p.rotation[0])
+
+
+def test_one_patch_of_noisy_plane_is_recovered(rng):
+    pts = np.c_[rng.uniform(-1, 1, size=(300, 2)), 0.03 * rng.normal(size=300)]
+    p, state, world, normals = _fit_one_patch(pts)
+    assert state.history["local_loss"][-1] < 0.1 * state.history["local_loss"][0]
+    inner = np.abs(world[:, :2]).max(1) < 0.8
+    # within a third of the noise level of the clean plane z = 0 (the noise is 0.03)
+    assert np.abs(world[inner, 2]).mean() < 0.01
+    # analytic normals of the fitted plane agree with the plane normal
+    assert np.abs(normals[inner] @ np.array([0, 0, 1.0])).mean() > 0.97
+
+
+def test_one_patch_of_noisy_sphere_cap_is_recovered(rng):
+    d = rng.normal(size=(4000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    cap = d[d[:, 2] > 0.8][:300]
+    noisy = cap + 0.01 * rng.normal(size=cap.shape)
+    _, _, world, normals = _fit_one_patch(noisy)
+    inner = np.linalg.norm(world[:, :2], axis=1) < 0.45
+    err = np.abs(np.linalg.norm(world[inner], axis=1) - 1)
+    assert err.mean() < 0.006  # below the noise level 0.01
+    radial = world[inner] / np.linalg.norm(world[inner], axis=1, keepdims=True)
+    assert np.abs(np.sum(normals[inner] * radial, axis=1)).mean() > 0.97
+
+
+def test_grid_faces_cover_grid():
+    f = grid_faces(4)
+    assert f.shape == (18, 3) and f.max() == 15 and len(np.unique(np.sort(f, 1), axis=0)) == 18
+
+
+def test_trim_unsupported_removes_far_vertices():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 5, 5.0]])
+    f = np.array([[0, 1, 2], [1, 2, 3]])
+    v2, f2 = trim_unsupported(v, f, v[:3], 0.1)
+    assert len(v2) == 3 and f2.tolist() == [[0, 1, 2]]
+
+
+def test_metrics_analytic(rng):
+    a = np.c_[rng.uniform(size=(4000, 2)), np.zeros(4000)]
+    shifted = a + [0, 0, 0.01]
+    r = compare_points(shifted, a, diagonal=1.0)
+    assert np.isclose(r["chamfer_l1"], 0.01) and np.isclose(r["hausdorff"], 0.01)
+    assert np.isclose(r["chamfer_l2"], 1e-4)
+    assert r["fscore"] == 0.0 and compare_points(shifted, a, threshold=0.02, diagonal=1.0)["fscore"] == 1.0
+    n = np.tile([0, 0, 1.0], (4000, 1))
+    assert np.isclose(compare_points(a, a, n, n)["normal_consistency"], 1.0)

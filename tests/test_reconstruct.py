@@ -1,0 +1,147 @@
+"""End to end: a small noisy sphere, the state file, reproducibility and the CLI."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import dgp
+from dgp.io import read_mesh, read_points, write_points
+from dgp.reconstruction import Reconstruction, ReconstructionConfig
+
+from conftest import sphere_points
+
+FAST = dict(radius=0.1, padding=1.5, min_points=10, widths=(2, 64, 64, 3), local_steps=200,
+            consistency_steps=30, match_every=25, lr=1e-2, density=8, poisson_depth=6, device="cpu",
+            progress=False)
+
+
+@pytest.fixture(scope="module")
+def sphere_rec():
+    rng = np.random.default_rng(0)
+    pts, nrm = sphere_points(1500, rng, noise=0.01)
+    torch.set_num_threads(2)
+    return dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**FAST))
+
+
+def test_sphere_mesh_is_close_and_closed(sphere_rec):
+    mesh = sphere_rec.mesh(trim=0)
+    assert mesh.is_watertight
+    r = np.linalg.norm(mesh.vertices, axis=1)
+    assert np.abs(r - 1).mean() < 0.02
+    from dgp.metrics import compare_points
+
+    rng = np.random.default_rng(5)
+    truth, _ = sphere_points(20000, rng)
+    res = compare_points(mesh.sample(20000), truth)
+    assert res["chamfer_l1"] < 0.01 and res["hausdorff"] < 0.05
+
+
+def test_dense_samples_denoise(sphere_rec):
+    dense = sphere_rec.sample()
+    err = np.abs(np.linalg.norm(dense.points, axis=1) - 1)
+    # the input noise is 0.01 per coordinate: its mean |radial| part is 0.008 (measured here: 0.0057)
+    assert err.mean() < 0.007
+    radial = dense.points / np.linalg.norm(dense.points, axis=1, keepdims=True)
+    assert np.mean(np.sum(dense.normals * radial, axis=1)) > 0.95  # analytic normals, outward
+
+
+def test_chart_mesh_coloured(sphere_rec):
+    m = sphere_rec.chart_mesh()
+    assert len(m.faces) > 0
+    assert len(np.unique(m.visual.face_colors[:, :3], axis=0)) > 1
+
+
+def test_save_load_sample_identical(sphere_rec, tmp_path):
+    sphere_rec.save(tmp_path / "s.pt")
+    back = Reconstruction.load(tmp_path / "s.pt")
+    a, b = sphere_rec.sample(6), back.sample(6)
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.normals, b.normals)
+
+
+def test_same_seed_same_output():
+    rng = np.random.default_rng(1)
+    pts, nrm = sphere_points(600, rng, noise=0.01)
+    cfg = dict(FAST, local_steps=40, consistency_steps=10)
+    a = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**cfg)).sample(5)
+    b = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**cfg)).sample(5)
+    np.testing.assert_array_equal(a.points, b.points)
+    c = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**dict(cfg, seed=1))).sample(5)
+    assert not np.array_equal(a.points[: len(c.points)], c.points[: len(a.points)])
+
+
+def test_missing_normals_are_estimated():
+    rng = np.random.default_rng(2)
+    pts, _ = sphere_points(600, rng, noise=0.005)
+    rec = dgp.reconstruct(dgp.PointCloud(pts), ReconstructionConfig(**dict(FAST, local_steps=30, consistency_steps=0)))
+    assert rec.normals.shape == pts.shape
+    assert np.mean(np.sum(rec.normals * rec.points, axis=1) > 0) > 0.95  # outward
+
+
+def test_batches_bound_the_chunk():
+    rng = np.random.default_rng(3)
+    pts, nrm = sphere_points(600, rng, noise=0.005)
+    rec = dgp.reconstruct(dgp.PointCloud(pts, nrm),
+                          ReconstructionConfig(**dict(FAST, local_steps=20, consistency_steps=5, batch_size=4)))
+    assert rec.fitted.all() and rec.charts.weights[0].shape[0] == len(rec.patches)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "dgp.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_cli_reconstruct_export_evaluate(tmp_path):
+    rng = np.random.default_rng(4)
+    pts, nrm = sphere_points(800, rng, noise=0.01)
+    write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
+    fast = ["--radius", "0.1", "--min-points", "10", "--widths", "2,64,64,3", "--local-steps", "150",
+            "--consistency-steps", "10", "--match-every", "25", "--lr", "1e-2", "--density", "8",
+            "--poisson-depth", "6", "--device", "cpu", "--seed", "3", "-q"]
+    out = tmp_path / "out.ply"
+    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", out, "--state", tmp_path / "s.pt",
+                "--dense", tmp_path / "d.xyz", "--charts", tmp_path / "c.ply", *fast)
+    assert proc.returncode == 0, proc.stderr
+    assert "seed 3" in proc.stdout
+    assert len(read_mesh(out).faces) > 100 and len(read_points(tmp_path / "d.xyz")) > 100
+    assert len(read_mesh(tmp_path / "c.ply").faces) > 100
+    proc = _cli("export", tmp_path / "s.pt", "-o", tmp_path / "again.obj", "--density", "6")
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_mesh(tmp_path / "again.obj").faces) > 100
+    import json
+
+    import trimesh
+
+    from dgp.io import write_mesh
+
+    write_mesh(tmp_path / "gt.off", trimesh.creation.icosphere(subdivisions=4))
+    proc = _cli("evaluate", out, tmp_path / "gt.off", "--json", "--samples", "20000")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["chamfer_l1"] < 0.01 and res["normal_consistency"] > 0.9
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--radius", "-1"], "radius"),
+    (["--widths", "2,a,3"], "widths"),
+    (["--widths", "3,16,3"], "widths"),
+    (["--matching", "hungarian"], "invalid choice"),
+    (["--local-steps", "x"], "invalid int"),
+    (["--device", "tpu"], "device"),
+])
+def test_cli_bad_flags(tmp_path, flags, fragment):
+    rng = np.random.default_rng(5)
+    pts, nrm = sphere_points(100, rng)
+    write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
+    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / "o.ply", *flags)
+    assert proc.returncode == 2
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.ply").exists()
+
+
+def test_cli_bad_state(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a state")
+    proc = _cli("export", tmp_path / "bad.pt", "-o", tmp_path / "o.ply")
+    assert proc.returncode == 2 and "bad.pt" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
