@@ -62,8 +62,8 @@ def sinkhorn_targets(pred: np.ndarray, points: np.ndarray, reg: float = 1e-3) ->
     n, m = len(pred), len(points)
     cost = sqdist(np.asarray(pred, np.float64), np.asarray(points, np.float64))
     scale = cost.max() if cost.size and cost.max() > 0 else 1.0
-    plan = ot.sinkhorn(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost / scale, reg, method="sinkhorn_log",
-                       numItermax=2000)
+    plan = ot.sinkhorn(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost / scale, reg, method="sinkhorn_stabilized",
+                       numItermax=5000, stopThr=1e-6)
     return (plan @ np.asarray(points, np.float64)) / np.maximum(plan.sum(1, keepdims=True), 1e-300)
 
 

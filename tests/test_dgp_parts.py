@@ -61,7 +61,7 @@ def test_emd_matches_brute_force_optimum(rng):
 def test_sinkhorn_close_to_emd_for_small_reg(rng):
     x = rng.normal(size=(40, 3))
     y = x + 0.01 * rng.normal(size=(40, 3))
-    t = sinkhorn_targets(x, y, reg=1e-2)
+    t = sinkhorn_targets(x, y, reg=2e-3)
     assert np.abs(t - y[emd_assignment(x, y)]).max() < 0.05
 
 
