@@ -74,8 +74,15 @@ def _register_fit(sub):
     register(sub)
 
 
+def _register_view(sub):
+    # The command-line face is the only part of dgp that reaches the viewer package, lazily.
+    from viewer.app import register
+
+    register(sub)
+
+
 # Sub-commands that live in other modules (their imports stay light: heavy ones run inside the commands).
-_REGISTER: list = [_register_fit]
+_REGISTER: list = [_register_fit, _register_view]
 
 
 def main(argv=None) -> int:

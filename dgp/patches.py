@@ -57,7 +57,7 @@ class Patches:
         return self.mask.sum(axis=1)
 
     def covered(self, n_points: int) -> np.ndarray:
-        """(n_points,) bool: which points belong to at least one patch."""
+        """(n_points,) bool: which points at least one patch fits (see ``max_points``)."""
         cov = np.zeros(n_points, dtype=bool)
         cov[self.index[self.mask]] = True
         return cov
@@ -148,7 +148,8 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
     padding : a patch gathers points within ``padding * r`` of its centre
     angle : degrees; points whose normal is further than this from the centre's are dropped
     min_points : patches with fewer points are rejected (the coverage pass may then re-add a centre)
-    max_points : if given, a larger patch keeps this many of its points (nearest to the centre)
+    max_points : if given, a larger patch fits a random subset of this many of its points (it still
+        counts as covering all of them), so dense scans cost no more per patch than sparse ones
     seed : seeds the Poisson-disk order and the uv samples
 
     Returns
@@ -165,22 +166,24 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
     tree = cKDTree(points)
     cos_max = np.cos(np.deg2rad(angle))
 
-    def gather(c: int) -> np.ndarray:
+    sub_rng = np.random.default_rng(seed + 2)
+
+    def gather(c: int):
+        """(points the patch fits, all points it covers)."""
         idx = np.asarray(tree.query_ball_point(points[c], padding * radius), dtype=np.int64)
-        idx = idx[normals[idx] @ normals[c] >= cos_max]
+        idx = np.sort(idx[normals[idx] @ normals[c] >= cos_max])
         if max_points and len(idx) > max_points:
-            d = np.linalg.norm(points[idx] - points[c], axis=1)
-            idx = idx[np.argsort(d, kind="stable")[:max_points]]
-        return np.sort(idx)
+            return np.sort(sub_rng.choice(idx, max_points, replace=False)), idx
+        return idx, idx
 
     centres, members = [], []
     covered = np.zeros(n, dtype=bool)
     for c in poisson_disk(points, radius, seed):
-        idx = gather(c)
+        idx, cover = gather(c)
         if len(idx) >= min_points:
             centres.append(c)
             members.append(idx)
-            covered[idx] = True
+            covered[cover] = True
     # Coverage pass: centre new patches on uncovered points until all are covered (or cannot be).
     rng = np.random.default_rng(seed + 1)
     hopeless = np.zeros(n, dtype=bool)
@@ -189,11 +192,11 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
         if len(todo) == 0:
             break
         c = int(rng.choice(todo))
-        idx = gather(c)
+        idx, cover = gather(c)
         if len(idx) >= min_points:
             centres.append(c)
             members.append(idx)
-            covered[idx] = True
+            covered[cover] = True
         else:
             hopeless[c] = True
     if not centres:

@@ -59,7 +59,7 @@ def to_open3d(obj, color=None, point_size_hint=None):
 def _camera(center, radius, azimuth, elevation, fov):
     az, el = np.deg2rad(azimuth), np.deg2rad(elevation)
     direction = np.array([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)])
-    dist = radius / np.sin(np.deg2rad(fov) / 2) * 1.05
+    dist = radius / np.sin(np.deg2rad(fov) / 2) * 0.8  # the bounding sphere is loose: fill the frame
     return center + dist * direction
 
 
@@ -87,6 +87,7 @@ def render(objects, size=(800, 600), azimuth: float = 0.0, elevation: float = 15
         raise RendererUnavailable(f"Open3D's offscreen renderer could not start ({exc}); install libvulkan1 and "
                                   "mesa-vulkan-drivers (Debian) or run scripts/setup.sh") from exc
     r.scene.set_background([*BACKGROUND, 1.0])
+    r.scene.view.set_post_processing(False)
     lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
     for i, obj in enumerate(objects):
         g = obj if isinstance(obj, o3d.geometry.Geometry) else to_open3d(obj)

@@ -1,0 +1,34 @@
+"""Helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+_WRAP = ("import json, resource, subprocess, sys, time; t = time.time(); "
+         "r = subprocess.run(sys.argv[1:]); "
+         "print(json.dumps({'rc': r.returncode, 'seconds': time.time() - t, "
+         "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> dict:
+    """Run ``cmd`` in a fresh process; return its exit code, wall seconds and peak resident memory (MB)."""
+    full_env = dict(os.environ, **(env or {}))
+    out = subprocess.run([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.PIPE, text=True, env=full_env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def timed(fn, *args, **kw):
+    t = time.time()
+    res = fn(*args, **kw)
+    return res, time.time() - t
+
+
+def write_atomic(path, text: str) -> None:
+    from dgp._atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

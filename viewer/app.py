@@ -1,0 +1,171 @@
+"""What ``dgp view`` does: load files as geometries, show them in a window, or snapshot them headless.
+
+>>> from viewer.app import kind_of
+>>> kind_of("scan.xyz"), kind_of("state.pt")
+('points', 'state')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dgp.errors import InputError
+from dgp.io import MESH_EXTS, POINT_EXTS
+
+
+def kind_of(path) -> str:
+    ext = Path(path).suffix.lower()
+    if ext == ".pt":
+        return "state"
+    if ext in (".obj", ".off", ".stl", ".glb"):
+        return "mesh"
+    if ext == ".ply":
+        return "ply"
+    if ext in POINT_EXTS:
+        return "points"
+    raise InputError(f"cannot view {Path(path).suffix!r} files; viewable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS + ('.pt',))))}", path)
+
+
+def load(path):
+    """Read ``path`` as a `trimesh.Trimesh` (meshes; a ``.pt`` state as its coloured charts) or a `PointCloud`."""
+    from dgp.io import read_mesh, read_points
+
+    kind = kind_of(path)
+    if kind == "state":
+        from dgp.reconstruction import Reconstruction
+
+        return Reconstruction.load(path).chart_mesh()
+    if kind == "mesh":
+        return read_mesh(path)
+    if kind == "ply":
+        from dgp.io import _read_ply_vertices
+
+        if _read_ply_vertices(Path(path))[1] > 0:
+            return read_mesh(path)
+    return read_points(path)
+
+
+def geometries(objects, compare=None, normals: bool = False, compare_max: float | None = None):
+    """Open3D geometries for loaded objects; meshes coloured by distance to ``compare`` when given.
+
+    Returns ``(list of (name, geometry), colour-bar spec or None)``.
+    """
+    from viewer.render import distance_colors, mesh_distances, to_open3d
+
+    out, bar = [], None
+    diag = None
+    if compare is not None:
+        lo, hi = (compare.bounds if hasattr(compare, "faces") else (compare.points.min(0), compare.points.max(0)))
+        diag = float(np.linalg.norm(np.asarray(hi) - np.asarray(lo)))
+    for name, obj in objects:
+        if compare is not None and hasattr(obj, "faces"):
+            d = mesh_distances(obj, compare) / diag
+            vmax = compare_max or max(float(np.quantile(d, 0.99)), 1e-6)
+            out.append((name, to_open3d(obj, distance_colors(d, vmax))))
+            bar = (vmax, "distance to reference / diagonal", "viridis")
+        else:
+            out.append((name, to_open3d(obj)))
+            if normals and not hasattr(obj, "faces") and obj.normals is not None:
+                out.append((f"{name} normals", normal_lines(obj)))
+    return out, bar
+
+
+def normal_lines(cloud, length: float | None = None, max_lines: int = 5000):
+    """An Open3D LineSet of short normal segments (a subset of at most ``max_lines`` points)."""
+    import open3d as o3d
+
+    pts, nrm = cloud.points, cloud.normals
+    if len(pts) > max_lines:
+        sel = np.random.default_rng(0).choice(len(pts), max_lines, replace=False)
+        pts, nrm = pts[sel], nrm[sel]
+    length = length or 0.02 * float(np.linalg.norm(cloud.points.max(0) - cloud.points.min(0)))
+    ends = np.concatenate([pts, pts + length * nrm])
+    lines = np.stack([np.arange(len(pts)), np.arange(len(pts)) + len(pts)], 1)
+    ls = o3d.geometry.LineSet(o3d.utility.Vector3dVector(ends), o3d.utility.Vector2iVector(lines))
+    ls.paint_uniform_color([0.85, 0.3, 0.2])
+    return ls
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def show(paths, compare=None, normals: bool = False) -> None:
+    """Open an interactive Open3D window with each file as a toggleable geometry."""
+    if not has_display():
+        raise InputError("no display to open a window on; write a picture instead with "
+                         "`dgp view FILE ... --screenshot out.png` (add --views 4 for several angles)")
+    import open3d as o3d
+
+    ref = load(compare) if compare else None
+    geoms, _ = geometries([(Path(p).name, load(p)) for p in paths], ref, normals)
+    o3d.visualization.draw([{"name": n, "geometry": g} for n, g in geoms], title="dgp view",
+                           show_skybox=False, bg_color=(1.0, 1.0, 1.0, 1.0))
+
+
+def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals: bool = False,
+             titles=None, compare_max: float | None = None) -> np.ndarray:
+    """Render each file in its own panel (columns) from ``views`` angles (rows) and write a PNG.
+
+    Returns the rendered panels stacked as an ``(rows*H, cols*W, 3)`` image.
+    """
+    from viewer.render import compose, render, save_png
+
+    if Path(out).suffix.lower() != ".png":
+        raise InputError("the screenshot must be a .png file", out)
+    ref = load(compare) if compare else None
+    objs = [(Path(p).name, load(p)) for p in paths]
+    geoms, bar = geometries(objs, ref, normals, compare_max)
+    # one panel per file: its geometry and, if asked, its normal lines
+    panels_geoms = []
+    for name, _ in objs:
+        panels_geoms.append([g for n, g in geoms if n == name or n == f"{name} normals"])
+    w, h = size
+    pw, ph = max(64, w // len(objs)), max(64, h // views)
+    rows = []
+    for v in range(views):
+        az = 360.0 * v / views
+        rows.append([render(g, size=(pw, ph), azimuth=az) for g in panels_geoms])
+    grid = np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
+    if bar is not None or titles:
+        panels = [np.concatenate([rows[v][c] for v in range(views)], axis=0) for c in range(len(objs))]
+        fig = compose(panels, titles or [n for n, _ in objs], bar, panel_width=w / 100 / len(objs))
+        save_png(out, fig)
+    else:
+        save_png(out, grid)
+    return grid
+
+
+def register(sub) -> None:
+    p = sub.add_parser("view", help="show files in an Open3D window, or write a picture with --screenshot")
+    p.add_argument("files", nargs="+", help="points (.ply .xyz .pcd .npz ...), meshes (.ply .obj .off .stl .glb) or a state (.pt)")
+    p.add_argument("--compare", metavar="GT_MESH", help="colour meshes by their distance to this reference")
+    p.add_argument("--compare-max", type=float, default=None, help="top of the colour scale, fraction of the diagonal (default: 99th percentile)")
+    p.add_argument("--normals", action="store_true", help="draw point normals as short lines")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render headless to a PNG instead of opening a window")
+    p.add_argument("--size", default="1024x768", help="picture size WxH (%(default)s)")
+    p.add_argument("--views", type=int, default=1, help="number of views around the object (%(default)s)")
+    p.set_defaults(func=_cmd_view)
+
+
+def _cmd_view(args) -> int:
+    try:
+        w, h = (int(t) for t in args.size.lower().split("x"))
+        assert w > 0 and h > 0
+    except (ValueError, AssertionError):
+        raise InputError(f"--size must look like 1024x768, got {args.size!r}") from None
+    if args.views < 1:
+        raise InputError("--views must be at least 1")
+    for p in args.files + ([args.compare] if args.compare else []):
+        kind_of(p)
+        if not Path(p).exists():
+            raise InputError("no such file", p)
+    if args.screenshot:
+        snapshot(args.files, args.screenshot, (w, h), args.views, args.compare, args.normals, None, args.compare_max)
+        print(f"wrote {args.screenshot}")
+    else:
+        show(args.files, args.compare, args.normals)
+    return 0
