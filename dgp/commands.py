@@ -55,6 +55,7 @@ def _add_output_flags(p, d):
     g = p.add_argument_group("output")
     g.add_argument("--density", type=int, default=d.density, help="grid side per chart for dense samples (%(default)s)")
     g.add_argument("--core", type=float, default=d.core, help="keep chart samples within core x r of the centre (%(default)s)")
+    g.add_argument("--support", type=float, default=d.support, help="keep chart samples within support x (noise + spacing) of an input point; 0 = off (%(default)s)")
     g.add_argument("--poisson-depth", type=int, default=d.poisson_depth, help="Screened Poisson octree depth (%(default)s)")
     g.add_argument("--trim", type=float, default=d.trim, help="drop mesh parts further from the samples than this many sample spacings; 0 keeps the closed surface (%(default)s)")
     g.add_argument("--dense", metavar="OUT_dense.ply", help="also write the dense samples with normals")
@@ -122,7 +123,7 @@ def cmd_export(args) -> int:
     _check_out(args.dense, WRITE_POINT_EXTS, "--dense")
     _check_out(args.charts, MESH_EXTS, "--charts")
     rec = Reconstruction.load(args.state)
-    for k in ("density", "core", "poisson_depth", "trim"):
+    for k in ("density", "core", "support", "poisson_depth", "trim"):
         if getattr(args, k) is not None:
             setattr(rec.config, k, getattr(args, k))
     rec.config.validate()
@@ -174,6 +175,7 @@ def register(sub) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--density", type=int, default=None, help="grid side per chart")
     g.add_argument("--core", type=float, default=None)
+    g.add_argument("--support", type=float, default=None)
     g.add_argument("--poisson-depth", type=int, default=None)
     g.add_argument("--trim", type=float, default=None)
     g.add_argument("--dense", metavar="OUT_dense.ply")

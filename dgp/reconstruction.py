@@ -36,7 +36,8 @@ class ReconstructionConfig:
 
     Patches: ``radius`` (fraction of the bounding-box diagonal), ``padding``, ``angle`` (degrees),
     ``min_points``, ``max_points``. Fitting: see `dgp.fit.FitConfig`. Output: ``density`` (grid
-    side per chart), ``core`` (keep chart samples within core x r of the centre),
+    side per chart), ``core`` (keep chart samples within core x r of the centre), ``support``
+    (keep chart samples within support x (noise + point spacing) of an input point; 0 = off),
     ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
     times the samples' median spacing are removed; 0 keeps the watertight surface).
     """
@@ -60,8 +61,9 @@ class ReconstructionConfig:
     seed: int = 0
     density: int = 16
     core: float = 1.0
+    support: float = 1.0
     poisson_depth: int = 9
-    trim: float = 3.0
+    trim: float = 2.0
     progress: bool = True
 
     def validate(self) -> "ReconstructionConfig":
@@ -85,6 +87,7 @@ class ReconstructionConfig:
             (self.device in ("auto", "cpu") or self.device.startswith("cuda"), "device must be auto, cpu or cuda"),
             (self.density >= 2, "density must be at least 2"),
             (self.core > 0, "core must be positive"),
+            (self.support >= 0, "support must be non-negative"),
             (1 <= self.poisson_depth <= 12, "poisson-depth must be in 1..12"),
             (self.trim >= 0, "trim must be non-negative"),
         ]
@@ -142,6 +145,10 @@ class Reconstruction:
         p = self.patches
         which = np.flatnonzero(self.fitted)
         tree = cKDTree(self.points)
+        reach = np.inf
+        if self.config.support > 0:
+            spacing = float(np.median(tree.query(self.points[:: max(1, len(self.points) // 20000)], k=2)[0][:, 1]))
+            reach = self.config.support * (self.sigma + spacing)
         pts_all, nrm_all, keep_all = [], [], []
         for start in range(0, len(which), chunk):
             sel = which[start:start + chunk]
@@ -154,7 +161,8 @@ class Reconstruction:
             nworld = np.einsum("pki,pij->pkj", nloc, p.rotation[sel])
             centre = self.points[p.centers[sel]]
             keep = np.linalg.norm(world - centre[:, None], axis=-1) <= self.config.core * p.radius
-            _, near = tree.query(world.reshape(-1, 3))
+            dist, near = tree.query(world.reshape(-1, 3))
+            keep &= dist.reshape(keep.shape) <= reach  # no input point near: the chart extrapolates
             flip = np.sum(nworld.reshape(-1, 3) * self.normals[near], axis=1) < 0
             nworld = np.where(flip[:, None], -nworld.reshape(-1, 3), nworld.reshape(-1, 3)).reshape(nworld.shape)
             keep &= np.linalg.norm(nworld, axis=-1) > 0.5

@@ -19,7 +19,13 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-_REGISTER: list = []
+def _register_tasks(sub):
+    from image_priors.commands import register
+
+    register(sub)
+
+
+_REGISTER: list = [_register_tasks]
 
 
 def main(argv=None) -> int:
@@ -30,7 +36,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except InputError as exc:
+    except (InputError, ValueError) as exc:
         print(f"image-priors {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

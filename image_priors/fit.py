@@ -1,0 +1,144 @@
+"""Fitting an untrained prior to one observation: minimise ‖F(f_θ(z + jitter)) − y‖² with Adam.
+
+>>> import torch
+>>> from image_priors.operators import Identity
+>>> from image_priors.priors import DeepDecoder
+>>> y = torch.rand(1, 3, 32, 32)
+>>> res = fit(DeepDecoder((32, 32), k=8, d=3), Identity(), y, FitConfig(steps=5, progress=False))
+>>> res.image.shape, res.stopped_at
+((3, 32, 32), 4)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from image_priors.operators import Operator
+from image_priors.stopping import Rule, make_rule
+
+
+@dataclass
+class FitConfig:
+    """Settings of `fit` (documented defaults)."""
+
+    steps: int = 2000
+    lr: float = 0.01
+    jitter: float = 1 / 30
+    ema: float = 0.99
+    stop: str = "fixed"
+    sigma: float | None = None  # noise level on the [0, 1] scale, for the discrepancy rule
+    holdout: float = 0.05  # fraction of measurements held out by the holdout rule
+    window: int = 50
+    patience: int = 200
+    device: str = "cpu"
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class FitResult:
+    """image: (C, H, W) chosen output; last: (C, H, W) final output; stopped_at: last step run;
+    chosen_step: the step the stopping rule chose; history: lists per step (loss, heldout, psnr, psnr_avg)."""
+
+    image: np.ndarray
+    last: np.ndarray
+    stopped_at: int
+    chosen_step: int
+    history: dict = field(default_factory=dict)
+
+
+def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | None = None,
+        truth: np.ndarray | None = None, rule: Rule | None = None,
+        callback: Callable[[int, np.ndarray, float], None] | None = None) -> FitResult:
+    """Fit ``prior`` so that ``op(prior())`` matches ``y``.
+
+    Parameters
+    ----------
+    prior : module with a buffer ``z``; ``prior(z)`` returns ``(1, C, H, W)``
+    op : the forward operator; y : the observation, shape of ``op(prior())``
+    truth : optional (C, H, W) ground truth in [0, 1]: PSNR curves go into the history
+    rule : a stopping rule (default: ``make_rule(cfg.stop, cfg.sigma)``)
+    callback : called as ``callback(step, output (C, H, W), loss)``
+
+    The output returned is the exponential average (``cfg.ema``) of the outputs when ``ema > 0``,
+    taken at the step the rule chose.
+    """
+    from image_priors.metrics import psnr
+
+    cfg = cfg or FitConfig()
+    torch.manual_seed(cfg.seed)
+    dev = torch.device(cfg.device)
+    prior = prior.to(dev)
+    op = op.to(dev)
+    y = y.to(dev)
+    rule = rule or make_rule(cfg.stop, cfg.sigma, **({"window": cfg.window, "patience": cfg.patience}
+                                                     if cfg.stop == "variance" else
+                                                     {"patience": cfg.patience} if cfg.stop == "holdout" else {}))
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    train = torch.ones_like(y)
+    held = None
+    if cfg.stop == "holdout":
+        held = (torch.rand(y.shape, generator=gen) < cfg.holdout).float().to(dev)
+        train = 1 - held
+    opt = torch.optim.Adam(prior.parameters(), lr=cfg.lr)
+    z0 = prior.z.detach().clone()
+    avg = None
+    hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": []}
+    saved = {}
+    bar = None
+    if cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc=f"fitting ({rule.name})")
+    step = -1
+    try:
+        for step in range(cfg.steps):
+            z = z0 + cfg.jitter * torch.randn(z0.shape, generator=gen).to(dev) if cfg.jitter > 0 else z0
+            out = prior(z)
+            res = op(out) - y
+            loss = (res ** 2 * train).sum() / train.sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                cur = out.detach()
+                avg = cur if avg is None or cfg.ema <= 0 else cfg.ema * avg + (1 - cfg.ema) * cur
+                img = avg[0].cpu().numpy()
+                ho = None
+                if held is not None:
+                    ho = float((res ** 2 * held).sum() / held.sum().clamp(min=1))
+            lv = float(loss.detach())
+            hist["loss"].append(lv)
+            hist["heldout"].append(ho)
+            if truth is not None:
+                hist["psnr"].append(psnr(truth, cur[0].cpu().numpy()))
+                hist["psnr_avg"].append(psnr(truth, img))
+            stop = rule.update(step, img, lv, ho)
+            if rule.chosen == step:
+                saved = {"step": step, "image": img.copy()}
+            elif getattr(rule, "chosen", None) is not None and rule.chosen != saved.get("step"):
+                saved = {"step": rule.chosen, "image": img.copy()}  # a rule that looks back chooses the latest it can
+            if callback:
+                callback(step, img, lv)
+            if bar is not None:
+                bar.update(1)
+                post = {"loss": f"{lv:.3g}"}
+                if hist["psnr_avg"]:
+                    post["psnr"] = f"{hist['psnr_avg'][-1]:.2f}"
+                bar.set_postfix(post, refresh=False)
+            if stop:
+                break
+    except KeyboardInterrupt:
+        print("interrupted: returning the result so far", file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+    last = avg[0].cpu().numpy() if avg is not None else prior()[0].detach().cpu().numpy()
+    if not saved:
+        saved = {"step": step, "image": last}
+    return FitResult(np.clip(saved["image"], 0, 1), np.clip(last, 0, 1), step, saved["step"], hist)

@@ -1,0 +1,272 @@
+"""Forward operators y = F(x) on ``(B, C, H, W)`` tensors, each with its adjoint, and noise.
+
+Every operator is linear and has ``forward(x)`` and ``adjoint(y)`` with
+⟨F x, y⟩ = ⟨x, Fᵀ y⟩ (`check_adjoint` tests it); noise is applied separately
+(`add_noise`), so one operator serves noiseless and noisy experiments.
+
+>>> import torch
+>>> op = Downsample(4, "lanczos")
+>>> op(torch.ones(1, 3, 32, 32)).shape
+torch.Size([1, 3, 8, 8])
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dgp.errors import InputError
+
+
+class Operator:
+    """A linear forward model. Subclasses implement ``forward`` and ``adjoint``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def adjoint(self, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x)
+
+    def to(self, device) -> "Operator":
+        for k, v in vars(self).items():
+            if isinstance(v, torch.Tensor):
+                setattr(self, k, v.to(device))
+        return self
+
+
+class Identity(Operator):
+    """F = I (denoising)."""
+
+    def forward(self, x):
+        return x
+
+    def adjoint(self, y):
+        return y
+
+
+class Mask(Operator):
+    """F = pixel mask (inpainting): known pixels are kept, the rest set to 0.
+
+    Parameters
+    ----------
+    mask : (1 or B, 1 or C, H, W) tensor, non-zero = known pixel (as in DIP's mask files)
+    """
+
+    def __init__(self, mask: torch.Tensor):
+        m = torch.as_tensor(mask)
+        while m.dim() < 4:
+            m = m[None]
+        self.mask = (m != 0).float()
+
+    @classmethod
+    def random(cls, shape, drop: float, seed: int = 0) -> "Mask":
+        """Drop a fraction ``drop`` of the pixels of an ``(H, W)`` image at random (all channels together)."""
+        if not 0 <= drop < 1:
+            raise InputError(f"--drop must be in [0, 1), got {drop}")
+        gen = torch.Generator().manual_seed(int(seed))
+        return cls((torch.rand(*shape, generator=gen) >= drop).float())
+
+    def forward(self, x):
+        return x * self.mask.to(x)
+
+    def adjoint(self, y):
+        return y * self.mask.to(y)
+
+
+class GaussianSensing(Operator):
+    """Compressed sensing with a dense Gaussian matrix: y = A vec(x), A ∈ R^{m×n}, entries N(0, 1/m).
+
+    Use it for small images only: A holds m·n floats (a 64² RGB image at m/n = 0.25 is 113 MB
+    in float32, a 256² one 4 GB). For larger images use `StructuredSensing`, which plays the same
+    role at O(n log n) cost and O(n) memory.
+
+    Parameters
+    ----------
+    shape : (C, H, W) of one image; ratio : m / n; seed : seeds A
+    """
+
+    def __init__(self, shape, ratio: float, seed: int = 0, dtype=torch.float32):
+        n = int(np.prod(shape))
+        m = max(1, int(round(ratio * n)))
+        if n * m > 400_000_000:
+            raise InputError(f"a dense {m}x{n} sensing matrix is too large; use the structured operator")
+        gen = torch.Generator().manual_seed(int(seed))
+        self.shape, self.m, self.n = tuple(shape), m, n
+        self.A = torch.randn(m, n, generator=gen, dtype=dtype) / math.sqrt(m)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1) @ self.A.to(x).T
+
+    def adjoint(self, y):
+        return (y @ self.A.to(y)).reshape(y.shape[0], *self.shape)
+
+
+def _dct_matrix(n: int, dtype=torch.float64) -> torch.Tensor:
+    """The orthonormal DCT-II matrix ``(n, n)``."""
+    k = torch.arange(n, dtype=dtype)[:, None]
+    i = torch.arange(n, dtype=dtype)[None]
+    c = torch.cos(math.pi * (i + 0.5) * k / n) * math.sqrt(2.0 / n)
+    c[0] /= math.sqrt(2.0)
+    return c
+
+
+class StructuredSensing(Operator):
+    """Compressed sensing that scales: random signs, an orthonormal 2-D DCT, then m of the n coefficients.
+
+    A = S C D with D a random ±1 diagonal, C the orthonormal 2-D DCT per channel and S a random
+    row selection; its rows are orthonormal (A Aᵀ = I), and like a Gaussian matrix it spreads
+    every pixel over all measurements. Cost O(n (H + W)), memory O(n + H² + W²). Note the scale:
+    a Gaussian A with N(0, 1/m) entries has A Aᵀ ≈ (n/m) I instead.
+
+    Parameters
+    ----------
+    shape : (C, H, W); ratio : m / n; seed : seeds D and S
+    """
+
+    def __init__(self, shape, ratio: float, seed: int = 0, dtype=torch.float32):
+        c, h, w = shape
+        n = c * h * w
+        m = max(1, int(round(ratio * n)))
+        gen = torch.Generator().manual_seed(int(seed))
+        self.shape, self.m, self.n = tuple(shape), m, n
+        self.signs = (torch.randint(0, 2, (1, c, h, w), generator=gen) * 2 - 1).to(dtype)
+        self.rows = torch.randperm(n, generator=gen)[:m]
+        self.Ch = _dct_matrix(h).to(dtype)
+        self.Cw = _dct_matrix(w).to(dtype)
+
+    def forward(self, x):
+        z = self.Ch.to(x) @ (x * self.signs.to(x)) @ self.Cw.to(x).T
+        return z.reshape(x.shape[0], -1)[:, self.rows.to(x.device)]
+
+    def adjoint(self, y):
+        z = torch.zeros(y.shape[0], self.n, dtype=y.dtype, device=y.device)
+        z[:, self.rows.to(y.device)] = y
+        z = z.reshape(y.shape[0], *self.shape)
+        return (self.Ch.to(y).T @ z @ self.Cw.to(y)) * self.signs.to(y)
+
+
+def _kernel_1d(factor: int, kind: str) -> np.ndarray:
+    """Separable anti-aliasing kernel of 4·factor taps, centred between pixels (phase 1/2)."""
+    taps = 4 * factor
+    x = (np.arange(taps) - (taps - 1) / 2) / factor  # in low-resolution pixels
+    if kind == "lanczos":
+        a = 2.0
+        k = np.sinc(x) * np.sinc(x / a) * (np.abs(x) < a)
+    elif kind == "bicubic":
+        a = -0.5
+        t = np.abs(x)
+        k = np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
+                     np.where(t < 2, a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a, 0.0))
+    else:
+        raise InputError(f"unknown kernel {kind!r}; choose lanczos or bicubic")
+    return k / k.sum()
+
+
+class Downsample(Operator):
+    """Super-resolution forward model: anti-aliasing filter then subsampling by ``factor``.
+
+    The filter is Lanczos (a = 2, as in DIP) or bicubic (Keys, a = -0.5), 4·factor taps, with
+    circular boundary handling so that the adjoint is exact and a constant image stays constant.
+
+    Parameters
+    ----------
+    factor : 2, 4 or 8; kind : "lanczos" or "bicubic"
+    """
+
+    def __init__(self, factor: int, kind: str = "lanczos"):
+        if factor not in (2, 4, 8):
+            raise InputError(f"the factor must be 2, 4 or 8, got {factor}")
+        self.factor, self.kind = factor, kind
+        k = _kernel_1d(factor, kind)
+        self.kernel = torch.as_tensor(np.outer(k, k), dtype=torch.float32)[None, None]
+        self.pad = (4 * factor - factor) // 2
+
+    def _weight(self, x):
+        c = x.shape[1]
+        return self.kernel.to(x).expand(c, 1, -1, -1)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        if h % self.factor or w % self.factor:
+            raise InputError(f"the image size {w}x{h} is not divisible by the factor {self.factor}")
+        p = self.pad
+        xp = F.pad(x, (p, p, p, p), mode="circular")
+        return F.conv2d(xp, self._weight(x), stride=self.factor, groups=x.shape[1])
+
+    def adjoint(self, y):
+        p, f = self.pad, self.factor
+        h, w = y.shape[-2] * f, y.shape[-1] * f
+        full = F.conv_transpose2d(y, self._weight(y), stride=f, groups=y.shape[1])
+        full = full[..., : h + 2 * p, : w + 2 * p]
+        if full.shape[-2] < h + 2 * p or full.shape[-1] < w + 2 * p:
+            full = F.pad(full, (0, w + 2 * p - full.shape[-1], 0, h + 2 * p - full.shape[-2]))
+        # adjoint of circular padding: fold the margins back onto the opposite sides
+        out = full[..., p: p + h, p: p + w].clone()
+        out[..., :, :p] += full[..., p: p + h, w + p:]
+        out[..., :, w - p:] += full[..., p: p + h, :p]
+        out[..., :p, :] += full[..., h + p:, p: p + w]
+        out[..., h - p:, :] += full[..., :p, p: p + w]
+        out[..., :p, :p] += full[..., h + p:, w + p:]
+        out[..., :p, w - p:] += full[..., h + p:, :p]
+        out[..., h - p:, :p] += full[..., :p, w + p:]
+        out[..., h - p:, w - p:] += full[..., :p, :p]
+        return out
+
+
+def add_noise(y: torch.Tensor, sigma: float, seed: int = 0, scale255: bool = True) -> torch.Tensor:
+    """Additive Gaussian noise of standard deviation ``sigma`` (on the 0–255 scale if ``scale255``)."""
+    s = sigma / 255.0 if scale255 else sigma
+    gen = torch.Generator().manual_seed(int(seed))
+    return y + s * torch.randn(y.shape, generator=gen, dtype=y.dtype).to(y.device)
+
+
+def check_adjoint(op: Operator, x_shape, y_shape=None, seed: int = 0, dtype=torch.float64) -> float:
+    """Relative error |⟨Fx, y⟩ − ⟨x, Fᵀy⟩| / (‖Fx‖ ‖y‖) for random x, y."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(x_shape, generator=gen, dtype=dtype)
+    fx = op.forward(x)
+    y = torch.randn(fx.shape if y_shape is None else y_shape, generator=gen, dtype=dtype)
+    lhs = float((fx * y).sum())
+    rhs = float((x * op.adjoint(y)).sum())
+    return abs(lhs - rhs) / max(float(fx.norm() * y.norm()), 1e-300)
+
+
+class Crop(Operator):
+    """Keep the top-left ``(H, W)`` of a larger image (lets a prior of a convenient size fit any image)."""
+
+    def __init__(self, h: int, w: int, full_h: int, full_w: int):
+        self.h, self.w, self.full = h, w, (full_h, full_w)
+
+    def forward(self, x):
+        return x[..., : self.h, : self.w]
+
+    def adjoint(self, y):
+        return F.pad(y, (0, self.full[1] - self.w, 0, self.full[0] - self.h))
+
+
+class Compose(Operator):
+    """``Compose(A, B)(x) = A(B(x))``; the adjoint is ``Bᵀ(Aᵀ(y))``."""
+
+    def __init__(self, *ops: Operator):
+        self.ops = ops
+
+    def forward(self, x):
+        for op in reversed(self.ops):
+            x = op.forward(x)
+        return x
+
+    def adjoint(self, y):
+        for op in self.ops:
+            y = op.adjoint(y)
+        return y
+
+    def to(self, device):
+        for op in self.ops:
+            op.to(device)
+        return self

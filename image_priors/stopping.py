@@ -1,0 +1,123 @@
+"""Stopping rules for fitting an untrained prior: when to stop, and which iterate to return.
+
+Each rule sees, after every step, the step number, the current output image, the training loss
+and (if kept) the held-out error, and answers whether to stop; ``chosen`` is the step whose
+output the rule selects. They work on plain numbers and arrays, so they can be tested on
+synthetic curves.
+
+>>> rule = Discrepancy(sigma=0.1)
+>>> [rule.update(i, None, loss) for i, loss in enumerate([0.5, 0.1, 0.009])]
+[False, False, True]
+>>> rule.chosen
+2
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class Rule:
+    """Base: never stops early; chooses the last step."""
+
+    name = "fixed"
+
+    def __init__(self):
+        self.chosen = None
+
+    def update(self, step: int, output, loss: float, heldout: float | None = None) -> bool:
+        self.chosen = step
+        return False
+
+
+class FixedBudget(Rule):
+    """Run the whole budget; return the last iterate."""
+
+
+class VarianceWindow(Rule):
+    """ES-WMV: the running variance of the outputs over a window of ``window`` steps falls while the
+    network fits the image and rises when it starts fitting noise; stop once it has not reached a
+    new minimum for ``patience`` steps, and return the output at the minimum.
+
+    ``output`` must be an array (the current image); the variance is the mean over pixels of the
+    variance over the window.
+    """
+
+    name = "variance"
+
+    def __init__(self, window: int = 50, patience: int = 200):
+        super().__init__()
+        self.window, self.patience = window, patience
+        self.buf = deque(maxlen=window)
+        self.best = np.inf
+        self.best_step = None
+        self.history = []
+
+    def update(self, step, output, loss, heldout=None):
+        self.buf.append(np.asarray(output, np.float64).ravel())
+        if len(self.buf) < self.window:
+            self.history.append(np.nan)
+            return False
+        stack = np.stack(self.buf)
+        var = float(stack.var(axis=0).mean())
+        self.history.append(var)
+        if var < self.best:
+            self.best, self.best_step = var, step - self.window // 2  # the window's centre
+            self.chosen = max(self.best_step, 0)
+        return step - (self.best_step + self.window // 2) >= self.patience
+
+
+class HeldOut(Rule):
+    """Keep a few percent of the measurements out of the loss; stop when their error has not improved
+    for ``patience`` steps; return the iterate with the lowest held-out error."""
+
+    name = "holdout"
+
+    def __init__(self, patience: int = 200):
+        super().__init__()
+        self.patience = patience
+        self.best = np.inf
+
+    def update(self, step, output, loss, heldout=None):
+        if heldout is None:
+            raise ValueError("the held-out rule needs held-out measurements")
+        if heldout < self.best:
+            self.best, self.chosen = heldout, step
+        return step - self.chosen >= self.patience
+
+
+class Discrepancy(Rule):
+    """Morozov's discrepancy principle: stop at the first step whose mean squared residual
+    ‖F(x) − y‖²/m is at most ``tau · sigma²``: fitting further can only fit noise."""
+
+    name = "discrepancy"
+
+    def __init__(self, sigma: float, tau: float = 1.0):
+        super().__init__()
+        if sigma <= 0:
+            raise ValueError("the discrepancy rule needs the noise level sigma > 0")
+        self.threshold = tau * sigma ** 2
+
+    def update(self, step, output, loss, heldout=None):
+        self.chosen = step
+        return loss <= self.threshold
+
+
+RULES = ("fixed", "variance", "holdout", "discrepancy")
+
+
+def make_rule(name: str, sigma: float | None = None, **kw) -> Rule:
+    """A rule by name (``fixed``, ``variance``, ``holdout``, ``discrepancy``)."""
+    if name == "fixed":
+        return FixedBudget()
+    if name == "variance":
+        return VarianceWindow(**kw)
+    if name == "holdout":
+        return HeldOut(**kw)
+    if name == "discrepancy":
+        if sigma is None:
+            raise ValueError("--stop discrepancy needs the noise level (--sigma)")
+        return Discrepancy(sigma, **kw)
+    raise ValueError(f"unknown stopping rule {name!r}; choose from {', '.join(RULES)}")
