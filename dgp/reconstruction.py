@@ -63,7 +63,7 @@ class ReconstructionConfig:
     core: float = 1.0
     support: float = 1.0
     poisson_depth: int = 9
-    trim: float = 2.0
+    trim: float = 3.0
     progress: bool = True
 
     def validate(self) -> "ReconstructionConfig":
@@ -335,7 +335,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_steps), unit="step", file=sys.stderr,
+        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_steps), unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
                    desc=f"fitting {P} patches", dynamic_ncols=True)
 
     def progress(n, loss):

@@ -94,7 +94,7 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc=f"fitting ({rule.name})")
+        bar = tqdm(total=cfg.steps, unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15, dynamic_ncols=True, desc=f"fitting ({rule.name})")
     step = -1
     try:
         for step in range(cfg.steps):
