@@ -90,6 +90,11 @@ def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray) -> 
     return out
 
 
+def _on_cpu(state: dict) -> dict:
+    """A `BatchedMLP.state_for` dict with its tensors on the CPU (kept states live there)."""
+    return {k: [t.cpu() for t in v] for k, v in state.items()}
+
+
 def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Rows of ``arr (P, K, 3)`` picked per patch by ``idx (P, K)``."""
     return torch.gather(arr, 1, idx[..., None].expand(-1, -1, arr.shape[2]))
@@ -134,7 +139,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     threshold = torch.as_tensor((cfg.tau * np.sqrt(3.0) * sigma) ** 2, dtype=torch.float32, device=dev)
     stopped = torch.zeros(B, dtype=torch.bool, device=dev)
     stopped_at = np.full(B, cfg.local_steps, dtype=np.int64)
-    frozen = net.state_for(slice(None))
+    frozen = _on_cpu(net.state_for(slice(None)))
     frozen_idx = idx.copy()
     losses = []
     for step in range(cfg.local_steps):
@@ -172,7 +177,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     if progress and len(losses) < cfg.local_steps:
         progress(cfg.local_steps - len(losses), losses[-1] if losses else float("nan"))
     keep = stopped.cpu().numpy()
-    final = net.state_for(slice(None))
+    final = _on_cpu(net.state_for(slice(None)))
     for store, cur in ((frozen["weights"], final["weights"]), (frozen["biases"], final["biases"])):
         for s, c in zip(store, cur):
             s[~keep] = c[~keep]
@@ -201,7 +206,7 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
     denom = m.sum(1).clamp(min=1)
     best = torch.full((B,), float("inf"), device=dev)
-    best_state = net.state_for(slice(None))
+    best_state = _on_cpu(net.state_for(slice(None)))
     losses = []
     for step in range(cfg.consistency_steps + 1):
         out = net(uv_t)

@@ -51,17 +51,28 @@ class VarianceWindow(Rule):
         super().__init__()
         self.window, self.patience = window, patience
         self.buf = deque(maxlen=window)
+        self.sum = self.sumsq = None
         self.best = np.inf
         self.best_step = None
         self.history = []
 
     def update(self, step, output, loss, heldout=None):
-        self.buf.append(np.asarray(output, np.float64).ravel())
+        # running sums over the window: O(pixels) per step whatever the window length
+        x = np.asarray(output, np.float64).ravel()
+        if self.sum is None:
+            self.sum, self.sumsq = np.zeros_like(x), np.zeros_like(x)
+        if len(self.buf) == self.window:
+            old = self.buf[0]
+            self.sum -= old
+            self.sumsq -= old * old
+        self.buf.append(x)
+        self.sum += x
+        self.sumsq += x * x
         if len(self.buf) < self.window:
             self.history.append(np.nan)
             return False
-        stack = np.stack(self.buf)
-        var = float(stack.var(axis=0).mean())
+        mean = self.sum / self.window
+        var = float(np.maximum(self.sumsq / self.window - mean * mean, 0.0).mean())
         self.history.append(var)
         if var < self.best:
             self.best, self.best_step = var, step - self.window // 2  # the window's centre
