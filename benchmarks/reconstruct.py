@@ -35,11 +35,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     print(f"seed {args.seed}, {args.threads} threads")
 
-    import trimesh
-
     from dgp.io import read_mesh, read_points, write_points
     from dgp.metrics import compare_meshes
-    from dgp.surface import poisson_mesh
 
     gt = read_mesh(args.gt)
     cloud = read_points(args.input)
@@ -51,8 +48,10 @@ def main(argv=None):
     if run["rc"] != 0:
         raise SystemExit(f"dgp reconstruct failed with status {run['rc']}")
     rows = {"DGP (defaults)": (compare_meshes(read_mesh(tmp / "dgp.ply"), gt), run["seconds"], run["peak_mb"])}
-    (v, f), secs = timed(poisson_mesh, cloud.points, cloud.normals, depth=8, trim=0.02)
-    rows["Screened Poisson depth 8"] = (compare_meshes(trimesh.Trimesh(v, f, process=False), gt), secs, None)
+    from dgp.baselines import reconstruct_baseline
+
+    mesh, secs = timed(reconstruct_baseline, cloud, "poisson", depth=8, trim=0.02)
+    rows["Screened Poisson depth 8"] = (compare_meshes(mesh, gt), secs, None)
 
     large = None
     if args.large:

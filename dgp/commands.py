@@ -102,6 +102,8 @@ def cmd_reconstruct(args) -> int:
         torch.set_num_threads(args.threads)
     print(f"seed {cfg.seed}")
     cloud = read_points(args.input)
+    if args.method != "dgp":
+        return _baseline(args, cloud)
     if not cloud.has_normals:
         print("the input has no normals: estimating and orienting them")
     rec = reconstruct(cloud, cfg)
@@ -114,6 +116,19 @@ def cmd_reconstruct(args) -> int:
         print(f"wrote {args.state}")
     _write_outputs(rec, args, args.output)
     return 130 if rec.interrupted else 0
+
+
+def _baseline(args, cloud) -> int:
+    from dgp.baselines import reconstruct_baseline
+    from dgp.io import write_mesh
+
+    if args.state or args.dense or args.charts:
+        raise InputError(f"--state, --dense and --charts need --method dgp, not {args.method}")
+    opts = {"depth": args.poisson_depth} if args.method == "poisson" else {}
+    mesh = reconstruct_baseline(cloud, args.method, **opts)
+    write_mesh(args.output, mesh)
+    print(f"wrote {args.output}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces ({args.method})")
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -166,6 +181,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output mesh (.ply .obj .off .stl .glb)")
     p.add_argument("--state", metavar="OUT.pt", help="also save the fitted state (re-export with `dgp export`)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--method", choices=["dgp", "poisson", "bpa"], default="dgp",
+                   help="dgp, or a baseline: Screened Poisson (--poisson-depth) or Ball Pivoting (%(default)s)")
     _add_fit_flags(p)
     p.set_defaults(func=cmd_reconstruct)
 

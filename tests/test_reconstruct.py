@@ -145,3 +145,16 @@ def test_cli_bad_state(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a state")
     proc = _cli("export", tmp_path / "bad.pt", "-o", tmp_path / "o.ply")
     assert proc.returncode == 2 and "bad.pt" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("method", ["poisson", "bpa"])
+def test_baselines_on_sphere(tmp_path, method):
+    rng = np.random.default_rng(6)
+    pts, nrm = sphere_points(3000, rng, noise=0.002)
+    write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
+    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / "o.ply", "--method", method,
+                "--poisson-depth", "6")
+    assert proc.returncode == 0, proc.stderr
+    mesh = read_mesh(tmp_path / "o.ply")
+    r = np.linalg.norm(mesh.vertices, axis=1)
+    assert len(mesh.faces) > 500 and np.abs(r - 1).mean() < 0.02
