@@ -82,7 +82,13 @@ def _register_view(sub):
 
 
 # Sub-commands that live in other modules (their imports stay light: heavy ones run inside the commands).
-_REGISTER: list = [_register_fit, _register_view]
+def _register_experiment(sub):
+    from dgp.experiments import register
+
+    register(sub)
+
+
+_REGISTER: list = [_register_fit, _register_view, _register_experiment]
 
 
 def main(argv=None) -> int:

@@ -216,6 +216,28 @@ def cmd_degrade(args):
     return 0
 
 
+def cmd_experiment(args):
+    import json as _json
+
+    from image_priors.experiments import EXPERIMENTS, run
+
+    torch_threads(args)
+    print(f"seed {args.seed}")
+    names = list(EXPERIMENTS) if args.name == "all" else [args.name]
+    for name in names:
+        summary = run(name, args.output, seed=args.seed, quick=args.quick)
+        print(f"{name}: wrote {args.output}/{name}.png and {name}.csv")
+        print(_json.dumps(summary, default=float))
+    return 0
+
+
+def torch_threads(args):
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def _finish(res) -> int:
     return 0
 
@@ -278,6 +300,16 @@ def register(sub):
     p.add_argument("image")
     _common(p, "fit")
     p.set_defaults(func=cmd_fit)
+
+    from image_priors.experiments import EXPERIMENTS
+
+    p = sub.add_parser("experiment", help="reproduce a prior-behaviour experiment: figure (PNG) and numbers (CSV)")
+    p.add_argument("name", choices=list(EXPERIMENTS) + ["all"])
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="small sizes: under a minute each on a CPU")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("degrade", help="make an observation from a clean image: noise, dropped pixels or downsampling")
     p.add_argument("image")
