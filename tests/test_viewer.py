@@ -10,7 +10,7 @@ import trimesh
 
 from dgp.io import write_mesh
 
-PROBE = "import trimesh; from viewer.render import render; render([trimesh.creation.icosphere()], size=(64, 48))"
+PROBE = "import trimesh; from viewer.rendering import render; render([trimesh.creation.icosphere()], size=(64, 48))"
 
 
 def _renderer_reason():
@@ -26,9 +26,9 @@ needs_renderer = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 @needs_renderer
 def test_render_known_mesh_in_frame():
-    from viewer.render import render
+    import viewer
 
-    img = render([trimesh.creation.box(extents=(1, 1, 1))], size=(200, 150), azimuth=30, elevation=20)
+    img = viewer.render([trimesh.creation.box(extents=(1, 1, 1))], size=(200, 150), azimuth=30, elevation=20)
     assert img.shape == (150, 200, 3) and img.dtype == np.uint8
     fg = np.any(img < 250, axis=2)
     frac = fg.mean()
@@ -57,7 +57,7 @@ def test_cli_screenshot_writes_png(tmp_path):
 def test_distance_colors_ends_of_scale():
     from matplotlib import colormaps
 
-    from viewer.render import distance_colors
+    from viewer.rendering import distance_colors
 
     c = distance_colors(np.array([0.0, 0.5, 1.0, 3.0]), vmax=1.0)
     cmap = colormaps["viridis"]

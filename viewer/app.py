@@ -53,7 +53,7 @@ def geometries(objects, compare=None, normals: bool = False, compare_max: float 
 
     Returns ``(list of (name, geometry), colour-bar spec or None)``.
     """
-    from viewer.render import distance_colors, mesh_distances, to_open3d
+    from viewer.rendering import distance_colors, mesh_distances, to_open3d
 
     out, bar = [], None
     diag = None
@@ -112,7 +112,7 @@ def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals
 
     Returns the rendered panels stacked as an ``(rows*H, cols*W, 3)`` image.
     """
-    from viewer.render import compose, render, save_png
+    from viewer.rendering import compose, render, save_png
 
     if Path(out).suffix.lower() != ".png":
         raise InputError("the screenshot must be a .png file", out)

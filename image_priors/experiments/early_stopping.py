@@ -18,7 +18,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.operators import Identity, add_noise
     from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
     from image_priors.stopping import Discrepancy, VarianceWindow
-    from viewer.render import save_png
+    from viewer.rendering import save_png
 
     size, steps = (64, 600) if quick else (256, 3000)
     sigma = 25 / 255

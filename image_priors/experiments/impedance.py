@@ -17,7 +17,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.fit import FitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import DeepDecoder, SkipNet
-    from viewer.render import save_png
+    from viewer.rendering import save_png
 
     size, steps = (64, 200) if quick else (256, 2000)
     rng = np.random.default_rng(seed)

@@ -42,7 +42,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.fit import FitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import DeepDecoder
-    from viewer.render import save_png
+    from viewer.rendering import save_png
 
     ns = (1024, 4096) if quick else (1024, 4096, 16384)
     ks = (1, 2, 4) if quick else (1, 2, 3, 4, 6, 8)

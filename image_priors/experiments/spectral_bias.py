@@ -16,7 +16,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.fit import FitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import CoordinateMLP
-    from viewer.render import save_png
+    from viewer.rendering import save_png
 
     size, steps, hidden = (64, 300, (128, 128, 128)) if quick else (256, 2000, (256, 256, 256))
     img = test_image(size)

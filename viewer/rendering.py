@@ -1,7 +1,7 @@
 """Headless rendering with Open3D's ``OffscreenRenderer`` (CPU Vulkan/Mesa works) and picture layout.
 
 >>> import trimesh
->>> from viewer.render import render
+>>> from viewer.rendering import render
 >>> img = render([trimesh.creation.icosphere()], size=(160, 120))   # doctest: +SKIP
 >>> img.shape                                                        # doctest: +SKIP
 (120, 160, 3)

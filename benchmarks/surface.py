@@ -1,0 +1,133 @@
+"""DGP against Screened Poisson (depth 8 and 9) and Ball Pivoting on noisy scans of every mesh in
+../shared/data/meshes, at several noise levels.
+
+    .venv/bin/python benchmarks/surface.py [--threads 2] [--seed 0] [--quick]
+
+For each shape and each noise level (fraction of the bounding-box diagonal) a scan of 20,000
+area-uniform samples with their face normals is made with a fixed seed; each method
+reconstructs it; Chamfer-L1, Hausdorff, normal consistency and F-score at 0.5% are measured
+against the mesh (units of its diagonal), with wall time and peak memory (separate processes).
+Writes benchmarks/results/surface.md, surface.csv, surface_chamfer.png (Chamfer against noise
+per method) and surface_<shape>.png (input, Poisson depth 8, DGP, DGP error map).
+``--quick``: noise levels 0.5% and 1% only, and no pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._util import run_measured, write_atomic  # noqa: E402
+
+METHODS = {
+    "DGP": ["--method", "dgp"],
+    "Poisson d8": ["--method", "poisson", "--poisson-depth", "8"],
+    "Poisson d9": ["--method", "poisson", "--poisson-depth", "9"],
+    "Ball Pivoting": ["--method", "bpa"],
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--meshes", default=str(ROOT.parent / "shared" / "data" / "meshes"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = ap.parse_args(argv)
+    print(f"seed {args.seed}, {args.threads} threads")
+
+    from dgp.io import read_mesh, write_points
+    from dgp.metrics import compare_meshes
+    from scripts.make_data import noisy_scan
+
+    noises = (0.005, 0.01) if args.quick else (0.0, 0.0025, 0.005, 0.01)
+    out = Path(args.out)
+    tmp = Path(tempfile.mkdtemp(prefix="dgp-surface-"))
+    dgp_bin = str(Path(sys.executable).parent / "dgp")
+    env = {"OMP_NUM_THREADS": str(args.threads)}
+    rows = []
+    shapes = sorted(Path(args.meshes).glob("*.obj")) + sorted(Path(args.meshes).glob("*.ply"))
+    for mesh_path in shapes:
+        gt = read_mesh(mesh_path)
+        for noise in noises:
+            scan = noisy_scan(gt, 20000, noise, seed=args.seed)
+            inp = tmp / f"{mesh_path.stem}_{noise}.ply"
+            write_points(inp, scan)
+            for name, flags in METHODS.items():
+                outp = tmp / f"{mesh_path.stem}_{noise}_{name.replace(' ', '_')}.ply"
+                r = run_measured([dgp_bin, "reconstruct", str(inp), "-o", str(outp), "--seed", str(args.seed),
+                                  "--threads", str(args.threads), "-q", *flags], env)
+                if r["rc"] != 0:
+                    rows.append([mesh_path.stem, noise, name, *([float("nan")] * 4), r["seconds"], r["peak_mb"]])
+                    continue
+                m = compare_meshes(read_mesh(outp), gt)
+                rows.append([mesh_path.stem, noise, name, m["chamfer_l1"], m["hausdorff"], m["normal_consistency"],
+                             m["fscore"], r["seconds"], r["peak_mb"]])
+                print(rows[-1], flush=True)
+            if not args.quick and noise == 0.005:
+                _pictures(mesh_path.stem, inp, tmp, gt, out)
+    header = ["shape", "noise", "method", "chamfer_l1", "hausdorff", "normal_consistency", "fscore", "seconds", "peak_mb"]
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header] + rows)
+    write_atomic(out / "surface.csv", buf.getvalue())
+    lines = ["# Surface reconstruction benchmark", "",
+             f"Made by `.venv/bin/python benchmarks/surface.py --threads {args.threads} --seed {args.seed}"
+             f"{' --quick' if args.quick else ''}`. Distances in units of each mesh's diagonal; ratios are DGP / Poisson d8.",
+             "", "| shape | noise | method | Chamfer-L1 | Hausdorff | normal cons. | F@0.5% | s | peak MB | CL1 / P8 | H / P8 |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        ref = next(x for x in rows if x[0] == r[0] and x[1] == r[1] and x[2] == "Poisson d8")
+        lines.append(f"| {r[0]} | {100 * r[1]:.2f}% | {r[2]} | {r[3]:.3e} | {r[4]:.3e} | {r[5]:.4f} | {r[6]:.4f} | "
+                     f"{r[7]:.0f} | {r[8]:.0f} | {r[3] / ref[3]:.3f} | {r[4] / ref[4]:.3f} |")
+    write_atomic(out / "surface.md", "\n".join(lines) + "\n")
+    _plot(rows, noises, out / "surface_chamfer.png")
+    print("\n".join(lines))
+
+
+def _plot(rows, noises, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from viewer.rendering import save_png
+
+    shapes = sorted({r[0] for r in rows})
+    fig, axes = plt.subplots(1, len(shapes), figsize=(4.5 * len(shapes), 3.6), squeeze=False)
+    for ax, s in zip(axes[0], shapes):
+        for name in METHODS:
+            pts = [(r[1] * 100, r[3]) for r in rows if r[0] == s and r[2] == name]
+            ax.plot(*zip(*pts), "o-", label=name)
+        ax.set_title(s)
+        ax.set_xlabel("noise (% of diagonal)")
+        ax.set_ylabel("Chamfer-L1 / diagonal")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_png(path, fig)
+
+
+def _pictures(stem, inp, tmp, gt_mesh, out):
+    from viewer.app import snapshot
+
+    gt_path = tmp / f"{stem}_gt.ply"
+    from dgp.io import write_mesh
+
+    write_mesh(gt_path, gt_mesh)
+    files = [inp, tmp / f"{stem}_0.005_Poisson_d8.ply", tmp / f"{stem}_0.005_DGP.ply"]
+    snapshot(files, out / f"surface_{stem}.png", size=(1500, 500), titles=["input (0.5% noise)", "Poisson depth 8", "DGP"])
+    snapshot([files[2]], out / f"surface_{stem}_error.png", size=(500, 500), compare=gt_path, compare_max=0.01)
+
+
+if __name__ == "__main__":
+    main()
