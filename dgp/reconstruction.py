@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
+from dgp.coordmlp import BatchedMLP
 from dgp.errors import InputError
 from dgp.fit import ChartState, FitConfig, fit_consistency, fit_local, resolve_device
 from dgp.patches import Patches, make_patches
@@ -47,18 +47,19 @@ class ReconstructionConfig:
     angle: float = 95.0
     min_points: int = 20
     max_points: int = 400
-    widths: tuple = DEFAULT_WIDTHS
-    local_steps: int = 300
-    consistency_steps: int = 100
-    lr: float = 3e-3
-    match_every: int = 50
-    matching: str = "emd"
-    sinkhorn_reg: float = 1e-2
-    batch_size: int = 512
-    stop: str = "discrepancy"
-    tau: float = 0.8
+    # the fitting settings take their defaults from FitConfig, their one home
+    widths: tuple = FitConfig.widths
+    local_steps: int = FitConfig.local_steps
+    consistency_steps: int = FitConfig.consistency_steps
+    lr: float = FitConfig.lr
+    match_every: int = FitConfig.match_every
+    matching: str = FitConfig.matching
+    sinkhorn_reg: float = FitConfig.sinkhorn_reg
+    batch_size: int = FitConfig.batch_size
+    stop: str = FitConfig.stop
+    tau: float = FitConfig.tau
     device: str = "auto"
-    seed: int = 0
+    seed: int = FitConfig.seed
     density: int = 16
     core: float = 1.0
     support: float = 1.0
