@@ -46,7 +46,6 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     import torch
-    from torch import nn
 
     from dgp.coordmlp import BatchedMLP
     from dgp.matching import emd_assignment
@@ -90,7 +89,6 @@ def main(argv=None):
         tm = (time.perf_counter() - t) / 20 * P
         rows.append((P, tl, tb, tl / tb, tm))
         print(f"P={P}: loop {tl:.3f} s/step, batched {tb:.3f} s/step, ratio {tl / tb:.1f}x, one matching of all patches {tm:.2f} s")
-        del nets, opts
     lines = [
         "# Batched per-patch networks against one network at a time",
         "",

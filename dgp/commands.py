@@ -38,6 +38,7 @@ def _add_fit_flags(p):
     g.add_argument("--widths", type=_widths, default=d.widths, help="MLP widths (default %s)" % ",".join(map(str, d.widths)))
     g.add_argument("--local-steps", type=int, default=d.local_steps, help="steps of the local phase (%(default)s)")
     g.add_argument("--consistency-steps", type=int, default=d.consistency_steps, help="steps of the consistency phase (%(default)s)")
+    g.add_argument("--consistency-rounds", type=int, default=d.consistency_rounds, help="times the consistency targets are recomputed (%(default)s)")
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (%(default)s)")
     g.add_argument("--match-every", type=int, default=d.match_every, help="recompute the OT matching every k steps (%(default)s)")
     g.add_argument("--matching", choices=["emd", "sinkhorn"], default=d.matching, help="OT solver (%(default)s)")

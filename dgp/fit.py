@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
-from dgp.matching import emd_assignment, match_batch, sinkhorn_targets
+from dgp.matching import emd_assignment, match_batch
 
 
 @dataclass

@@ -22,9 +22,7 @@ True
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,8 @@ class ReconstructionConfig:
     """Every setting of `reconstruct`; the defaults are the documented ones.
 
     Patches: ``radius`` (fraction of the bounding-box diagonal), ``padding``, ``angle`` (degrees),
-    ``min_points``, ``max_points``. Fitting: see `dgp.fit.FitConfig`. Output: ``density`` (grid
+    ``min_points``, ``max_points``. Fitting: see `dgp.fit.FitConfig`; ``consistency_rounds``
+    recomputes the consistency targets from the refit charts that many times. Output: ``density`` (grid
     side per chart), ``core`` (keep chart samples within core x r of the centre), ``support``
     (keep chart samples within support x (noise + point spacing) of an input point; 0 = off),
     ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
@@ -51,6 +52,7 @@ class ReconstructionConfig:
     widths: tuple = FitConfig.widths
     local_steps: int = FitConfig.local_steps
     consistency_steps: int = FitConfig.consistency_steps
+    consistency_rounds: int = 1
     lr: float = FitConfig.lr
     match_every: int = FitConfig.match_every
     matching: str = FitConfig.matching
@@ -78,6 +80,7 @@ class ReconstructionConfig:
             (len(self.widths) >= 2 and self.widths[0] == 2 and self.widths[-1] == 3 and min(self.widths) > 0,
              "widths must start with 2, end with 3 and be positive"),
             (self.local_steps >= 0 and self.consistency_steps >= 0, "steps must be non-negative"),
+            (self.consistency_rounds >= 1, "consistency-rounds must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.match_every >= 1, "match-every must be at least 1"),
             (self.matching in ("emd", "sinkhorn"), "matching must be emd or sinkhorn"),
@@ -336,7 +339,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_steps), unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
+        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_rounds * cfg.consistency_steps), unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
                    desc=f"fitting {P} patches", dynamic_ncols=True)
 
     def progress(n, loss):
@@ -351,17 +354,18 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
                                     seed=cfg.seed * 1000 + ci, progress=progress))
             fitted[idx] = True
         charts = _concat_states(states, K)
-        if cfg.consistency_steps > 0:
+        for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
+            # targets from all charts as they stand; each round refits every chunk to them
             targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
             tloc = patches.to_local(targets)  # (P, K, 3) per patch row
-            refit = []
             for idx in chunks:
                 sub = ChartState([w[idx] for w in charts.weights], [b[idx] for b in charts.biases],
                                  charts.match[idx], charts.stopped_at[idx])
                 permuted = np.take_along_axis(tloc[idx], charts.match[idx][..., None], axis=1)
-                refit.append(fit_consistency(patches.uv[idx], permuted, patches.mask[idx], sub, fcfg, progress))
-                charts.weights = [torch.cat([w[: idx[0]], r, w[idx[-1] + 1:]]) for w, r in zip(charts.weights, refit[-1].weights)]
-                charts.biases = [torch.cat([b[: idx[0]], r, b[idx[-1] + 1:]]) for b, r in zip(charts.biases, refit[-1].biases)]
+                new = fit_consistency(patches.uv[idx], permuted, patches.mask[idx], sub, fcfg, progress)
+                for store, fresh in ((charts.weights, new.weights), (charts.biases, new.biases)):
+                    for t, r in zip(store, fresh):
+                        t[idx] = r
     except KeyboardInterrupt:
         interrupted = True
         if not states:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -130,8 +128,9 @@ def cmd_denoise(args):
     from image_priors.operators import Identity
 
     y = read_image(args.image)
-    return _finish(_run(args, "denoise", Identity(), y[None], y.shape, _truth(args, y.shape),
-                        None if args.sigma is None else args.sigma / 255.0))
+    _run(args, "denoise", Identity(), y[None], y.shape, _truth(args, y.shape),
+         None if args.sigma is None else args.sigma / 255.0)
+    return 0
 
 
 def cmd_inpaint(args):
@@ -152,7 +151,8 @@ def cmd_inpaint(args):
     else:
         raise InputError("inpaint needs --mask MASK.png or --drop FRACTION")
     y = op(torch.as_tensor(img)[None]).numpy()
-    return _finish(_run(args, "inpaint", op, y, img.shape, _truth(args, img.shape)))
+    _run(args, "inpaint", op, y, img.shape, _truth(args, img.shape))
+    return 0
 
 
 def cmd_sr(args):
@@ -162,7 +162,8 @@ def cmd_sr(args):
     lo = read_image(args.image)
     op = Downsample(args.factor, args.kernel)
     shape = (lo.shape[0], lo.shape[1] * args.factor, lo.shape[2] * args.factor)
-    return _finish(_run(args, "sr", op, lo[None], shape, _truth(args, shape)))
+    _run(args, "sr", op, lo[None], shape, _truth(args, shape))
+    return 0
 
 
 def cmd_cs(args):
@@ -180,7 +181,8 @@ def cmd_cs(args):
     if args.noise:
         y = add_noise(y, args.noise, seed=args.seed + 1)
     print(f"{'dense Gaussian' if dense else 'structured (signs + DCT)'} sensing: m = {op.m} of n = {n}")
-    return _finish(_run(args, "cs", op, y.numpy(), shape, clean))
+    _run(args, "cs", op, y.numpy(), shape, clean)
+    return 0
 
 
 def cmd_fit(args):
@@ -188,7 +190,8 @@ def cmd_fit(args):
     from image_priors.operators import Identity
 
     img = read_image(args.image)
-    return _finish(_run(args, "fit", Identity(), img[None], img.shape, img))
+    _run(args, "fit", Identity(), img[None], img.shape, img)
+    return 0
 
 
 def cmd_degrade(args):
@@ -236,10 +239,6 @@ def torch_threads(args):
         import torch
 
         torch.set_num_threads(args.threads)
-
-
-def _finish(res) -> int:
-    return 0
 
 
 def _common(p, task):

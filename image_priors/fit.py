@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -90,6 +91,7 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
     avg = None
     hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": []}
     saved = {}
+    recent = deque(maxlen=max(cfg.window, 1) + 1)  # (step, output) of the last steps
     bar = None
     if cfg.progress:
         from tqdm.auto import tqdm
@@ -119,10 +121,12 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
                 hist["psnr"].append(psnr(truth, cur[0].cpu().numpy()))
                 hist["psnr_avg"].append(psnr(truth, img))
             stop = rule.update(step, img, lv, ho)
-            if rule.chosen == step:
-                saved = {"step": step, "image": img.copy()}
-            elif getattr(rule, "chosen", None) is not None and rule.chosen != saved.get("step"):
-                saved = {"step": rule.chosen, "image": img.copy()}  # a rule that looks back chooses the latest it can
+            recent.append((step, img))
+            if rule.chosen is not None and rule.chosen != saved.get("step"):
+                # rules that look back (the windowed variance) choose a recent step: keep that output
+                match = next((im for st, im in recent if st == rule.chosen), None)
+                if match is not None:
+                    saved = {"step": rule.chosen, "image": match.copy()}
             if callback:
                 callback(step, img, lv)
             if bar is not None:

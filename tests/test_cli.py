@@ -1,7 +1,6 @@
 """The console scripts start, list their sub-commands and fail cleanly."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys

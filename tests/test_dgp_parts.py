@@ -1,7 +1,6 @@
 """Parts of the Deep Geometric Prior against naive versions and analytic answers."""
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
