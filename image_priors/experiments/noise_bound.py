@@ -30,7 +30,7 @@ def one_layer_fraction(n: int, n0: int, k: int, steps: int, seed: int) -> float:
     for _ in range(steps):
         res = torch.relu(UB @ C0) @ C1 - eta
         loss = res.pow(2).sum()
-        best = min(best, float(loss) / energy)
+        best = min(best, float(loss.detach()) / energy)
         opt.zero_grad()
         loss.backward()
         opt.step()
