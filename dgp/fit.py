@@ -95,6 +95,15 @@ def _on_cpu(state: dict) -> dict:
     return {k: [t.cpu() for t in v] for k, v in state.items()}
 
 
+def _copy_rows(dst: dict, src: dict, rows) -> None:
+    """``dst[k][i][rows] = src[k][i][rows]`` for the weights and biases; ``dst`` lives on the CPU,
+    ``src`` (parameters or a state dict) anywhere; ``rows`` is a (B,) bool mask."""
+    rows = torch.as_tensor(rows).cpu()
+    for key in ("weights", "biases"):
+        for d, s in zip(dst[key], src[key]):
+            d[rows] = s.detach()[rows.to(s.device)].cpu()
+
+
 def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Rows of ``arr (P, K, 3)`` picked per patch by ``idx (P, K)``."""
     return torch.gather(arr, 1, idx[..., None].expand(-1, -1, arr.shape[2]))
@@ -162,9 +171,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
             newly = (per_patch.detach() <= threshold) & ~stopped
             if newly.any():
                 sel = newly.cpu().numpy()
-                for store, cur in ((frozen["weights"], net.weights), (frozen["biases"], net.biases)):
-                    for s, c in zip(store, cur):
-                        s[sel] = c.detach()[newly].cpu()
+                _copy_rows(frozen, {"weights": net.weights, "biases": net.biases}, newly)
                 frozen_idx[sel] = idx[sel]
                 stopped_at[sel] = step
                 stopped |= newly
@@ -178,9 +185,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
         progress(cfg.local_steps - len(losses), losses[-1] if losses else float("nan"))
     keep = stopped.cpu().numpy()
     final = _on_cpu(net.state_for(slice(None)))
-    for store, cur in ((frozen["weights"], final["weights"]), (frozen["biases"], final["biases"])):
-        for s, c in zip(store, cur):
-            s[~keep] = c[~keep]
+    _copy_rows(frozen, final, ~keep)
     frozen_idx[~keep] = idx[~keep]
     return ChartState([w.cpu() for w in frozen["weights"]], [b.cpu() for b in frozen["biases"]],
                       frozen_idx, stopped_at, {"local_loss": losses})
@@ -213,10 +218,7 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
         per_patch = (((out - tgt) ** 2).sum(-1) * m).sum(1) / denom
         better = per_patch.detach() < best
         if better.any():
-            sel = better.cpu().numpy()
-            for store, cur in ((best_state["weights"], net.weights), (best_state["biases"], net.biases)):
-                for s, c in zip(store, cur):
-                    s[sel] = c.detach()[better].cpu()
+            _copy_rows(best_state, {"weights": net.weights, "biases": net.biases}, better)
             best = torch.where(better, per_patch.detach(), best)
         if step == cfg.consistency_steps:
             break

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,7 @@ class Reconstruction:
     sigma: float
     seconds: float = 0.0
     interrupted: bool = False
+    _dense_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ outputs
 
@@ -141,7 +142,16 @@ class Reconstruction:
         return net
 
     def _dense(self, density: int, chunk: int = 256):
-        """Per-chart grids: points, normals (world, unit frame), kept mask, for fitted charts."""
+        """Per-chart grids: points, normals (world, unit frame), kept mask, for fitted charts.
+
+        Cached per (density, core, support): `sample`, `mesh` and `chart_mesh` share one evaluation.
+        """
+        key = (int(density), self.config.core, self.config.support)
+        if key not in self._dense_cache:
+            self._dense_cache[key] = self._evaluate_dense(int(density), chunk)
+        return self._dense_cache[key]
+
+    def _evaluate_dense(self, density: int, chunk: int):
         from scipy.spatial import cKDTree
 
         from dgp.surface import chart_points_and_normals, uv_grid
@@ -278,7 +288,7 @@ class Reconstruction:
             raise InputError(f"cannot be read as a dgp state ({type(exc).__name__}: {str(exc)[:80]})", path) from None
 
 
-def _concat_states(states: list[ChartState], K: int) -> ChartState:
+def _concat_states(states: list[ChartState]) -> ChartState:
     cat = lambda xs: torch.cat(xs, 0)  # noqa: E731
     return ChartState([cat([s.weights[i] for s in states]) for i in range(len(states[0].weights))],
                       [cat([s.biases[i] for s in states]) for i in range(len(states[0].biases))],
@@ -353,7 +363,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             states.append(fit_local(patches.uv[idx], local[idx], patches.mask[idx], sigma_local[idx], fcfg,
                                     seed=cfg.seed * 1000 + ci, progress=progress))
             fitted[idx] = True
-        charts = _concat_states(states, K)
+        charts = _concat_states(states)
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand; each round refits every chunk to them
             targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
@@ -372,7 +382,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             raise
         if len(states) < len(chunks) or "charts" not in locals():
             done = sum(len(chunks[i]) for i in range(len(states)))
-            charts = _concat_states(states + [_blank_state(cfg, P - done, K)], K)
+            charts = _concat_states(states + [_blank_state(cfg, P - done, K)])
     finally:
         if bar is not None:
             bar.close()
