@@ -142,29 +142,57 @@ def main(argv=None):
             run(label, "astronaut", m, op, y, gt, ema=0.0)
 
     # ---------------------------------------------------------------- speed
+    def per_step(net, s, n=5):
+        """Seconds per Adam step of ``net`` (called without input) fitting a random (1, 3, s, s) target."""
+        opt = torch.optim.Adam(net.parameters(), lr=0.01)
+        target = torch.rand(1, 3, s, s, device=dev)
+
+        def step():
+            loss = ((net() - target) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        step()
+        if dev.startswith("cuda"):
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(n):
+            step()
+        if dev.startswith("cuda"):
+            torch.cuda.synchronize()
+        return (time.perf_counter() - t) / n
+
+    seq_rows = []
     for s in (128, 256) if "speed" in tasks else ():
         for name in ("DIP", "DD", "MLP"):
             net = prior(name, (s, s)).to(dev)
-            opt = torch.optim.Adam(net.parameters(), lr=0.01)
-            target = torch.rand(1, 3, s, s, device=dev)
-
-            def step():
-                loss = ((net() - target) ** 2).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-
-            step()
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            t = time.time()
-            n = 5
-            for _ in range(n):
-                step()
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            speed.append((name, s, (time.time() - t) / n, sum(p.numel() for p in net.parameters())))
+            speed.append((name, s, per_step(net, s), sum(p.numel() for p in net.parameters())))
             print(speed[-1], flush=True)
+        # our SkipNet against the same layers built as nested nn.Sequential (the reference's way),
+        # same weights, measured alternately so that machine load hits both alike
+        from benchmarks.skip_sequential import load_same_weights, sequential_skip
+
+        ours = prior("DIP", (s, s)).to(dev)
+        plain = sequential_skip(3, "denoise").to(dev)
+        load_same_weights(plain, ours)
+        z = ours.z
+
+        class _Held(torch.nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+
+            def forward(self):
+                return self.net(z)
+
+        held = _Held(plain)
+        t_ours, t_plain = [], []
+        for _ in range(3):
+            t_ours.append(per_step(ours, s, 3))
+            t_plain.append(per_step(held, s, 3))
+        seq_rows.append((s, float(np.median(t_ours)), float(np.median(t_plain))))
+        print(("SkipNet vs nn.Sequential", *seq_rows[-1]), flush=True)
 
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"images_{dev.split(':')[0]}_{S}.md")
     cmd = " ".join(["python benchmarks/images.py"] + (["--quick"] if args.quick else
@@ -181,6 +209,12 @@ def main(argv=None):
     lines += ["", "| prior | size | seconds per step | parameters |", "| --- | --- | --- | --- |"]
     for name, s, sec, n in speed:
         lines.append(f"| {name} | {s}² | {sec:.3f} | {n} |")
+    if seq_rows:
+        lines += ["", "DIP's skip network (denoising preset, same weights) as our `SkipNet` and as the same layers "
+                  "in nested `nn.Sequential` (median of 3 alternating rounds of 3 steps):", "",
+                  "| size | SkipNet s/step | nn.Sequential s/step | ratio (ours / plain) |", "| --- | --- | --- | --- |"]
+        for s, a, b in seq_rows:
+            lines.append(f"| {s}² | {a:.3f} | {b:.3f} | {a / b:.2f} |")
     from benchmarks._util import write_atomic
 
     write_atomic(out, "\n".join(lines) + "\n")
