@@ -79,6 +79,20 @@ def test_skipnet_shapes_and_size():
         SkipNet((40, 40))
 
 
+@pytest.mark.parametrize("preset", ["denoise", "inpaint"])
+def test_skipnet_equals_plain_sequential_build(preset):
+    # the benchmark times SkipNet against this nn.Sequential build; it must be the same network
+    from benchmarks.skip_sequential import load_same_weights, sequential_skip
+
+    ours = SkipNet((64, 64), preset=preset, seed=3)
+    plain = sequential_skip(3, preset)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in plain.parameters())
+    load_same_weights(plain, ours)
+    assert torch.allclose(ours(), plain(ours.z), atol=1e-6)
+    with pytest.raises(ValueError):
+        load_same_weights(sequential_skip(3, "small"), ours)
+
+
 @pytest.mark.parametrize("k, d", [(16, 3), (64, 4), (128, 6)])
 def test_deep_decoder_parameter_formula(k, d):
     dd = DeepDecoder((2 ** (d - 1) * 2, 2 ** (d - 1) * 2), k=k, d=d)
