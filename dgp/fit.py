@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
-from dgp.matching import emd_assignment, match_batch
+from dgp.matching import emd_assignments, match_batch
 
 
 @dataclass
@@ -82,12 +82,14 @@ def resolve_device(device: str) -> torch.device:
 
 def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """(P, K) int: OT matching of uv spread over each patch's tangent box to its points' (x, y)."""
-    out = np.tile(np.arange(uv.shape[1]), (len(uv), 1))
+    flat = np.zeros(local.shape)
+    flat[..., :2] = local[..., :2]
+    spread = np.zeros(local.shape)
     for p, n in enumerate(counts):
-        xy = local[p, :n, :2]
-        lo, hi = xy.min(0), xy.max(0)
-        out[p, :n] = emd_assignment(np.c_[lo + uv[p, :n] * (hi - lo), np.zeros(n)], np.c_[xy, np.zeros(n)])
-    return out
+        if n:
+            lo, hi = local[p, :n, :2].min(0), local[p, :n, :2].max(0)
+            spread[p, :n, :2] = lo + uv[p, :n] * (hi - lo)
+    return emd_assignments(spread, flat, counts)
 
 
 def _on_cpu(state: dict) -> dict:
@@ -112,10 +114,7 @@ def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConfig):
     """Targets (P, K, 3) and, for EMD, the index (P, K) of the matched rows."""
     if cfg.matching == "emd":
-        idx = np.tile(np.arange(pred.shape[1]), (len(pred), 1))
-        for p, n in enumerate(counts):
-            idx[p, :n] = emd_assignment(pred[p, :n], local[p, :n])
-        return None, idx
+        return None, emd_assignments(pred, local, counts)
     return match_batch(pred, local, counts, "sinkhorn", cfg.sinkhorn_reg), None
 
 

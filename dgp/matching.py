@@ -47,10 +47,49 @@ def emd_assignment(pred: np.ndarray, points: np.ndarray) -> np.ndarray:
     n = len(pred)
     if len(points) != n:
         raise ValueError(f"emd_assignment needs equal sizes, got {n} and {len(points)}")
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
     cost = sqdist(np.asarray(pred, np.float64), np.asarray(points, np.float64))
     w = np.full(n, 1.0 / n)
     plan = ot.emd(w, w, cost, numItermax=1_000_000)
     return np.argmax(plan, axis=1)
+
+
+def emd_assignments(pred: np.ndarray, points: np.ndarray, counts: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """`emd_assignment` for every patch of a padded batch, spread over ``workers`` threads.
+
+    Parameters
+    ----------
+    pred : (P, K, 3) chart samples; points : (P, K, 3) patch points; counts : (P,) valid rows.
+    workers : threads (POT's network simplex runs without the GIL); default: torch's thread
+        count, which the fit leaves idle while it matches.
+
+    Returns
+    -------
+    (P, K) int: per patch, the matched row for every valid sample; padded rows map to themselves.
+    The result does not depend on ``workers``.
+    """
+    P, K = pred.shape[:2]
+    out = np.tile(np.arange(K), (P, 1))
+    if workers is None:
+        import torch
+
+        workers = torch.get_num_threads()
+
+    def one(p):
+        n = int(counts[p])
+        if n:
+            out[p, :n] = emd_assignment(pred[p, :n], points[p, :n])
+
+    if workers <= 1 or P < 2:
+        for p in range(P):
+            one(p)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, range(P)))
+    return out
 
 
 def sinkhorn_targets(pred: np.ndarray, points: np.ndarray, reg: float = 1e-3) -> np.ndarray:

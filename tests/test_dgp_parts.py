@@ -6,7 +6,7 @@ from torch import nn
 
 from dgp.coordmlp import BatchedMLP
 from dgp.fit import FitConfig, fit_local
-from dgp.matching import emd_assignment, match_batch, sinkhorn_targets
+from dgp.matching import emd_assignment, emd_assignments, match_batch, sinkhorn_targets
 from dgp.metrics import compare_points
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
 from dgp.surface import chart_points_and_normals, grid_faces, trim_unsupported, uv_grid
@@ -46,6 +46,16 @@ def test_emd_identity_and_permutation(rng):
     assert np.array_equal(emd_assignment(x, x), np.arange(80))
     perm = rng.permutation(80)
     assert np.array_equal(x[perm][emd_assignment(x, x[perm])], x)
+
+
+def test_batched_emd_equals_per_patch_loop(rng):
+    counts = np.array([30, 0, 17, 30])
+    pred, pts = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
+    serial = emd_assignments(pred, pts, counts, workers=1)
+    assert np.array_equal(serial, emd_assignments(pred, pts, counts, workers=2))
+    for p, n in enumerate(counts):
+        assert np.array_equal(serial[p, :n], emd_assignment(pred[p, :n], pts[p, :n]))
+        assert np.array_equal(serial[p, n:], np.arange(n, 30))  # padding maps to itself
 
 
 def test_emd_matches_brute_force_optimum(rng):
