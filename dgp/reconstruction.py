@@ -288,11 +288,40 @@ class Reconstruction:
             raise InputError(f"cannot be read as a dgp state ({type(exc).__name__}: {str(exc)[:80]})", path) from None
 
 
-def _concat_states(states: list[ChartState]) -> ChartState:
-    cat = lambda xs: torch.cat(xs, 0)  # noqa: E731
-    return ChartState([cat([s.weights[i] for s in states]) for i in range(len(states[0].weights))],
-                      [cat([s.biases[i] for s in states]) for i in range(len(states[0].biases))],
-                      np.concatenate([s.match for s in states]), np.concatenate([s.stopped_at for s in states]))
+def plan_chunks(counts: np.ndarray, batch_size: int, slack: float = 0.8, min_chunk: int = 32) -> list:
+    """Group patches into chunks fit together, each padded only to its own largest patch.
+
+    Patches are taken by decreasing point count (stable); a chunk closes when it holds
+    ``batch_size`` patches, or when the next patch has fewer than ``slack`` × the chunk's
+    largest count and the chunk already holds ``min_chunk``. Padding is work the networks do
+    for nothing, and patch sizes vary a lot (20 to ``max_points``).
+
+    Parameters
+    ----------
+    counts : (P,) int, points per patch; batch_size : most patches per chunk
+
+    Returns
+    -------
+    list of ``(idx, k)``: ``idx (B,)`` patch indices, ``k`` the chunk's largest count.
+    """
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    chunks, cur = [], []
+    for p in order:
+        if cur and (len(cur) >= batch_size or (counts[p] < slack * counts[cur[0]] and len(cur) >= min_chunk)):
+            chunks.append(cur)
+            cur = []
+        cur.append(int(p))
+    if cur:
+        chunks.append(cur)
+    return [(np.asarray(c), int(counts[c[0]])) for c in chunks]
+
+
+def _store(charts: ChartState, idx: np.ndarray, part: ChartState) -> None:
+    """Write the weights of a chunk's ``part`` into rows ``idx`` of ``charts``."""
+    t = torch.as_tensor(idx)
+    for store, fresh in ((charts.weights, part.weights), (charts.biases, part.biases)):
+        for dst, src in zip(store, fresh):
+            dst[t] = src
 
 
 def _consistency_targets(rec_points: np.ndarray, patches: Patches, charts: ChartState, widths, fitted: np.ndarray,
@@ -344,7 +373,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     fcfg = cfg.fit_config()
     fcfg.device = str(resolve_device(cfg.device))
     P, K = patches.index.shape
-    chunks = [np.arange(s, min(s + cfg.batch_size, P)) for s in range(0, P, cfg.batch_size)]
+    chunks = plan_chunks(patches.counts, cfg.batch_size)
     bar = None
     if cfg.progress:
         from tqdm.auto import tqdm
@@ -357,32 +386,32 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             bar.update(n)
             bar.set_postfix(loss=f"{loss:.3g}", refresh=False)
 
-    states, fitted, interrupted = [], np.zeros(P, dtype=bool), False
+    # every chart starts untrained; chunks overwrite their rows as they finish (an interruption
+    # leaves the rest marked unfitted)
+    charts = _blank_state(cfg, P, K)
+    fitted, interrupted = np.zeros(P, dtype=bool), False
     try:
-        for ci, idx in enumerate(chunks):
-            states.append(fit_local(patches.uv[idx], local[idx], patches.mask[idx], sigma_local[idx], fcfg,
-                                    seed=cfg.seed * 1000 + ci, progress=progress))
+        for ci, (idx, k) in enumerate(chunks):
+            st = fit_local(patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], fcfg,
+                           seed=cfg.seed * 1000 + ci, progress=progress)
+            _store(charts, idx, st)
+            charts.match[idx, :k] = st.match
+            charts.stopped_at[idx] = st.stopped_at
             fitted[idx] = True
-        charts = _concat_states(states)
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand; each round refits every chunk to them
             targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
             tloc = patches.to_local(targets)  # (P, K, 3) per patch row
-            for idx in chunks:
+            for idx, k in chunks:
                 sub = ChartState([w[idx] for w in charts.weights], [b[idx] for b in charts.biases],
-                                 charts.match[idx], charts.stopped_at[idx])
-                permuted = np.take_along_axis(tloc[idx], charts.match[idx][..., None], axis=1)
-                new = fit_consistency(patches.uv[idx], permuted, patches.mask[idx], sub, fcfg, progress)
-                for store, fresh in ((charts.weights, new.weights), (charts.biases, new.biases)):
-                    for t, r in zip(store, fresh):
-                        t[idx] = r
+                                 charts.match[idx, :k], charts.stopped_at[idx])
+                permuted = np.take_along_axis(tloc[idx, :k], charts.match[idx, :k][..., None], axis=1)
+                _store(charts, idx, fit_consistency(patches.uv[idx, :k], permuted, patches.mask[idx, :k], sub, fcfg,
+                                                    progress))
     except KeyboardInterrupt:
         interrupted = True
-        if not states:
+        if not fitted.any():
             raise
-        if len(states) < len(chunks) or "charts" not in locals():
-            done = sum(len(chunks[i]) for i in range(len(states)))
-            charts = _concat_states(states + [_blank_state(cfg, P - done, K)])
     finally:
         if bar is not None:
             bar.close()
@@ -390,7 +419,8 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
 
 
 def _blank_state(cfg: ReconstructionConfig, n: int, K: int) -> ChartState:
-    """Untrained weights for ``n`` charts that an interruption left unfitted (never sampled)."""
-    net = BatchedMLP(max(n, 1), cfg.widths)
+    """Untrained weights for ``n`` charts, the starting store that fitted chunks overwrite (rows an
+    interruption leaves unfitted are never sampled)."""
+    net = BatchedMLP(max(n, 1), cfg.widths, seed=cfg.seed)
     s = net.state_for(slice(0, n))
     return ChartState(s["weights"], s["biases"], np.tile(np.arange(K), (n, 1)), np.zeros(n, dtype=np.int64))

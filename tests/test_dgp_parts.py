@@ -193,3 +193,17 @@ def test_metrics_analytic(rng):
     assert r["fscore"] == 0.0 and compare_points(shifted, a, threshold=0.02, diagonal=1.0)["fscore"] == 1.0
     n = np.tile([0, 0, 1.0], (4000, 1))
     assert np.isclose(compare_points(a, a, n, n)["normal_consistency"], 1.0)
+
+
+def test_plan_chunks_covers_every_patch_once_with_tight_padding():
+    from dgp.reconstruction import plan_chunks
+
+    counts = np.random.default_rng(1).integers(20, 401, size=300)
+    chunks = plan_chunks(counts, batch_size=64)
+    seen = np.concatenate([idx for idx, _ in chunks])
+    assert np.array_equal(np.sort(seen), np.arange(300))
+    for idx, k in chunks:
+        assert len(idx) <= 64 and k == counts[idx].max()
+    padded = sum(len(idx) * k for idx, k in chunks)
+    assert padded < 0.85 * 300 * counts.max()  # far less padding than one box of the largest patch
+    assert [len(i) for i, _ in plan_chunks(counts, batch_size=512, slack=0.0)] == [300]

@@ -158,3 +158,25 @@ def test_baselines_on_sphere(tmp_path, method):
     mesh = read_mesh(tmp_path / "o.ply")
     r = np.linalg.norm(mesh.vertices, axis=1)
     assert len(mesh.faces) > 500 and np.abs(r - 1).mean() < 0.02
+
+
+def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch):
+    # Ctrl-C during the second chunk: the first chunk's charts are kept and can be sampled
+    import dgp.reconstruction as rmod
+
+    rng = np.random.default_rng(3)
+    pts, nrm = sphere_points(800, rng, noise=0.01)
+    real, calls = rmod.fit_local, []
+
+    def fit_then_interrupt(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(rmod, "fit_local", fit_then_interrupt)
+    cfg = ReconstructionConfig(**{**FAST, "local_steps": 20, "consistency_steps": 5, "batch_size": 8})
+    rec = dgp.reconstruct(dgp.PointCloud(pts, nrm), cfg)
+    first, _ = rmod.plan_chunks(rec.patches.counts, cfg.batch_size)[0]
+    assert rec.interrupted and rec.fitted.sum() == len(first) and rec.fitted[first].all()
+    assert len(rec.sample().points) > 0
