@@ -163,12 +163,15 @@ def cmd_evaluate(args) -> int:
     from dgp.metrics import compare_meshes
 
     recon, ref = _load_any(args.recon), _load_any(args.reference)
-    res = compare_meshes(recon, ref, n_samples=args.samples, threshold=args.threshold, seed=args.seed)
-    res.update(recon=str(args.recon), reference=str(args.reference))
+    res = compare_meshes(recon, ref, n_samples=args.samples, threshold=args.threshold, seed=args.seed,
+                         exact=not args.point_to_point)
+    res.update(recon=str(args.recon), reference=str(args.reference),
+               distances="point to point" if args.point_to_point else "point to surface")
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        print(f"{args.recon} against {args.reference} (distances in units of the reference's diagonal)")
+        print(f"{args.recon} against {args.reference} ({res['distances']} distances, in units of the "
+              "reference's diagonal)")
         for k in ("chamfer_l1", "chamfer_l2", "hausdorff", "normal_consistency", "fscore", "precision", "recall"):
             if k in res:
                 print(f"  {k:<19}{res[k]:.6g}")
@@ -206,5 +209,8 @@ def register(sub) -> None:
     p.add_argument("--threshold", type=float, default=0.005, help="F-score threshold, fraction of the diagonal (%(default)s)")
     p.add_argument("--samples", type=int, default=100_000, help="area samples per mesh (%(default)s)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--point-to-point", action="store_true",
+                   help="measure mesh samples against the other mesh's samples instead of its surface "
+                        "(adds a floor set by the sample spacing; for comparison with such figures)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)

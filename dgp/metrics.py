@@ -1,16 +1,23 @@
 """Surface comparison metrics, in units of the reference's bounding-box diagonal.
 
 Definitions (A = reconstruction samples, B = reference samples, d(a, B) = distance from a to the
-nearest point of B, D = the reference's bounding-box diagonal):
+reference, D = the reference's bounding-box diagonal):
 
 - ``chamfer_l1`` = 0.5 (mean_a d(a, B) + mean_b d(b, A)) / D
 - ``chamfer_l2`` = 0.5 (mean_a d(a, B)² + mean_b d(b, A)²) / D²
 - ``hausdorff`` = max(max_a d(a, B), max_b d(b, A)) / D
-- ``normal_consistency`` = 0.5 (mean_a |n_a · n_{B(a)}| + mean_b |n_b · n_{A(b)}|), nearest-neighbour normals
+- ``normal_consistency`` = 0.5 (mean_a |n_a · n_B(a)| + mean_b |n_b · n_A(b)|), with n_B(a) the
+  normal where a's distance is attained
 - ``fscore`` = 2 P R / (P + R) with precision P = fraction of a with d(a, B) < t·D and recall
   R = fraction of b with d(b, A) < t·D (``threshold`` t, default 0.005)
 
-Meshes are compared through ``n_samples`` area-uniform samples with face normals.
+Meshes are compared through ``n_samples`` area-uniform samples with face normals, each side's
+samples measured against the *other side's surface* (exact point-to-triangle distance, Open3D's
+``RaycastingScene``), so that identical meshes score 0. Measuring samples against the other
+side's samples instead (``exact=False``, point to point) adds a floor set by the sample spacing:
+100,000 samples of the sample bunny against 100,000 others give Chamfer-L1 1.5e-3 of the
+diagonal for the mesh against itself, which swamps the differences between methods. Point
+clouds (no faces) are always measured by nearest points.
 
 >>> import numpy as np
 >>> a = np.random.default_rng(0).normal(size=(500, 3))
@@ -38,7 +45,14 @@ def compare_points(a: np.ndarray, b: np.ndarray, normals_a: np.ndarray | None = 
         diagonal = float(np.linalg.norm(b.max(0) - b.min(0))) or 1.0
     dab, iab = cKDTree(b).query(a)
     dba, iba = cKDTree(a).query(b)
-    dab, dba = dab / diagonal, dba / diagonal
+    nab = None if normals_b is None else normals_b[iab]
+    nba = None if normals_a is None else normals_a[iba]
+    return _summary(dab / diagonal, dba / diagonal, normals_a, nab, normals_b, nba, threshold)
+
+
+def _summary(dab, dba, na, nab, nb, nba, threshold) -> dict:
+    """The metrics from the two directed distance arrays (already divided by the diagonal) and,
+    when given, each side's normals with the normals where its distances are attained."""
     prec = float(np.mean(dab < threshold))
     rec = float(np.mean(dba < threshold))
     out = {
@@ -50,18 +64,51 @@ def compare_points(a: np.ndarray, b: np.ndarray, normals_a: np.ndarray | None = 
         "recall": rec,
         "threshold": threshold,
     }
-    if normals_a is not None and normals_b is not None:
-        out["normal_consistency"] = float(0.5 * (np.abs(np.sum(normals_a * normals_b[iab], 1)).mean()
-                                                 + np.abs(np.sum(normals_b * normals_a[iba], 1)).mean()))
+    if na is not None and nab is not None and nb is not None and nba is not None:
+        out["normal_consistency"] = float(0.5 * (np.abs(np.sum(na * nab, 1)).mean()
+                                                 + np.abs(np.sum(nb * nba, 1)).mean()))
     return out
 
 
-def compare_meshes(recon, reference, n_samples: int = 100_000, threshold: float = 0.005, seed: int = 0) -> dict:
-    """Metrics between two `trimesh.Trimesh` (or a mesh and a `PointCloud`) via area samples."""
+def compare_meshes(recon, reference, n_samples: int = 100_000, threshold: float = 0.005, seed: int = 0,
+                   exact: bool = True) -> dict:
+    """Metrics between two `trimesh.Trimesh` (or a mesh and a `PointCloud`) via area samples.
+
+    ``exact``: samples against the other side's surface (default); False: against its samples.
+    """
     a_pts, a_nrm = _samples(recon, n_samples, seed)
     b_pts, b_nrm = _samples(reference, n_samples, seed + 1)
     lo, hi = _bounds(reference)
-    return compare_points(a_pts, b_pts, a_nrm, b_nrm, threshold, float(np.linalg.norm(hi - lo)))
+    diagonal = float(np.linalg.norm(hi - lo)) or 1.0
+    if not exact:
+        return compare_points(a_pts, b_pts, a_nrm, b_nrm, threshold, diagonal)
+    dab, nab = _distance_to(reference, a_pts, b_pts, b_nrm)
+    dba, nba = _distance_to(recon, b_pts, a_pts, a_nrm)
+    return _summary(dab / diagonal, dba / diagonal, a_nrm, nab, b_nrm, nba, threshold)
+
+
+def _distance_to(obj, query: np.ndarray, obj_pts: np.ndarray, obj_nrm):
+    """Distances ``(M,)`` from ``query (M, 3)`` to ``obj`` (its surface for a mesh, else its points
+    ``obj_pts``) and the normals where they are attained (None when ``obj`` has none)."""
+    if hasattr(obj, "faces") and len(obj.faces):
+        import open3d as o3d
+
+        # Open3D works in float32: move everything to the mesh's centre first, and take the
+        # distances in float64 from the closest points it returns
+        centre = np.asarray(obj.vertices, np.float64).mean(0)
+        q = np.asarray(query, np.float64) - centre
+        scene_q = o3d.core.Tensor(q.astype(np.float32))
+        scene = o3d.t.geometry.RaycastingScene()
+        scene.add_triangles(o3d.core.Tensor((np.asarray(obj.vertices, np.float64) - centre).astype(np.float32)),
+                            o3d.core.Tensor(np.asarray(obj.faces, np.uint32)))
+        res = scene.compute_closest_points(scene_q)
+        closest = res["points"].numpy().astype(np.float64)
+        face = res["primitive_ids"].numpy().astype(np.int64)
+        return np.linalg.norm(q - closest, axis=1), np.asarray(obj.face_normals)[face]
+    from scipy.spatial import cKDTree
+
+    d, i = cKDTree(obj_pts).query(query)
+    return d, (None if obj_nrm is None else np.asarray(obj_nrm)[i])
 
 
 def _bounds(obj):

@@ -121,6 +121,10 @@ def test_cli_reconstruct_export_evaluate(tmp_path):
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["chamfer_l1"] < 0.01 and res["normal_consistency"] > 0.9
+    assert res["distances"] == "point to surface"
+    proc = _cli("evaluate", out, tmp_path / "gt.off", "--json", "--samples", "20000", "--point-to-point")
+    p2p = json.loads(proc.stdout)
+    assert p2p["distances"] == "point to point" and p2p["chamfer_l1"] > res["chamfer_l1"]  # the sampling floor
 
 
 @pytest.mark.parametrize("flags, fragment", [
