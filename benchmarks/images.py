@@ -87,7 +87,7 @@ def main(argv=None):
         net = prior(method, shape, truth.shape[0], task)
         t = time.time()
         res = fit(net, op, torch.as_tensor(y), FitConfig(steps=steps[method], stop=stop, ema=ema, device=dev,
-                                                         seed=args.seed, progress=False, window=50, patience=300),
+                                                         seed=args.seed, progress=False),
                   truth=truth)
         best = max(res.history["psnr_avg"] if ema > 0 else res.history["psnr"])
         rows.append((task, image, method + (f" ({stop} stop)" if stop != "fixed" else ""), psnr(truth, res.image),

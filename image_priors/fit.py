@@ -35,7 +35,7 @@ class FitConfig:
     sigma: float | None = None  # noise level on the [0, 1] scale, for the discrepancy rule
     holdout: float = 0.05  # fraction of measurements held out by the holdout rule
     window: int = 50
-    patience: int = 200
+    patience: int = 300  # steps the variance / held-out rules wait past their minimum
     device: str = "cpu"
     seed: int = 0
     progress: bool = True
