@@ -137,7 +137,7 @@ def _frame(pts: np.ndarray, normal: np.ndarray):
 
 def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding: float = 2.0,
                  angle: float = 95.0, min_points: int = 20, max_points: int | None = None,
-                 seed: int = 0) -> Patches:
+                 seed: int = 0, cover: float | None = None) -> Patches:
     """Split a cloud into overlapping patches.
 
     Parameters
@@ -151,6 +151,11 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
     max_points : if given, a larger patch fits a random subset of this many of its points (it still
         counts as covering all of them), so dense scans cost no more per patch than sparse ones
     seed : seeds the Poisson-disk order and the uv samples
+    cover : a point counts as covered by a patch it belongs to only within ``cover * r`` of the
+        patch's centre (default: ``padding``, anywhere in the patch); the reconstruction keeps
+        chart samples within ``core * r`` of the centre and passes ``cover = core``, so that every
+        point lies in the kept part of some chart (thin parts such as ear tips otherwise fall
+        into the padding of the patches on their other side only and come out with holes)
 
     Returns
     -------
@@ -167,23 +172,27 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
     cos_max = np.cos(np.deg2rad(angle))
 
     sub_rng = np.random.default_rng(seed + 2)
+    cover_r = None if cover is None or cover >= padding else cover * radius
 
     def gather(c: int):
         """(points the patch fits, all points it covers)."""
         idx = np.asarray(tree.query_ball_point(points[c], padding * radius), dtype=np.int64)
         idx = np.sort(idx[normals[idx] @ normals[c] >= cos_max])
+        near = idx
+        if cover_r is not None:
+            near = idx[np.linalg.norm(points[idx] - points[c], axis=1) <= cover_r]
         if max_points and len(idx) > max_points:
-            return np.sort(sub_rng.choice(idx, max_points, replace=False)), idx
-        return idx, idx
+            return np.sort(sub_rng.choice(idx, max_points, replace=False)), near
+        return idx, near
 
     centres, members = [], []
     covered = np.zeros(n, dtype=bool)
     for c in poisson_disk(points, radius, seed):
-        idx, cover = gather(c)
+        idx, near = gather(c)
         if len(idx) >= min_points:
             centres.append(c)
             members.append(idx)
-            covered[cover] = True
+            covered[near] = True
     # Coverage pass: centre new patches on uncovered points until all are covered (or cannot be).
     rng = np.random.default_rng(seed + 1)
     hopeless = np.zeros(n, dtype=bool)
@@ -192,11 +201,11 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
         if len(todo) == 0:
             break
         c = int(rng.choice(todo))
-        idx, cover = gather(c)
+        idx, near = gather(c)
         if len(idx) >= min_points:
             centres.append(c)
             members.append(idx)
-            covered[cover] = True
+            covered[near] = True
         else:
             hopeless[c] = True
     if not centres:

@@ -135,6 +135,27 @@ def test_patches_respect_normal_angle(rng):
         assert len(sides) == 1
 
 
+def test_patches_cover_every_point_within_the_core(rng):
+    # a thin fin: two sheets 0.05 apart with opposite normals; with cover=1 every point lies
+    # within r of the centre of a patch that holds it, not only somewhere in a padded patch
+    a, _ = _plane(rng, 1500)
+    pts = np.r_[a, a + [0, 0, 0.05]]
+    nrm = np.r_[np.tile([0, 0, -1.0], (1500, 1)), np.tile([0, 0, 1.0], (1500, 1))]
+    r = 0.2
+    loose = make_patches(pts, nrm, radius=r, padding=1.5, min_points=10, angle=60, seed=0)
+    tight = make_patches(pts, nrm, radius=r, padding=1.5, min_points=10, angle=60, seed=0, cover=1.0)
+    assert len(tight) >= len(loose)
+
+    def core_covered(p):
+        ok = np.zeros(len(pts), dtype=bool)
+        for c, row, m in zip(p.centers, p.index, p.mask):
+            near = row[m][np.linalg.norm(pts[row[m]] - pts[c], axis=1) <= r + 1e-12]
+            ok[near] = True
+        return ok
+
+    assert core_covered(tight).all()
+
+
 def _fit_one_patch(pts, steps=400, seed=0, normal=(0, 0, 1.0)):
     nrm = np.tile(normal, (len(pts), 1))
     p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)  # one patch of everything
