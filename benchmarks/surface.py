@@ -94,12 +94,16 @@ def main(argv=None):
                 # the fits and distance queries of this long-lived one, never in a fresh one
                 import subprocess
 
-                try:
-                    subprocess.run([sys.executable, __file__, "--picture", mesh_path.stem, str(noise), str(inp),
-                                    str(tmp), str(mesh_path), str(out)], check=True, timeout=600,
-                                   stdout=subprocess.DEVNULL)
-                except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-                    print(f"picture of {mesh_path.stem} failed ({exc}); the table goes on", flush=True)
+                # it has also hung, rarely, in a fresh process: give each try two minutes (a picture
+                # takes seconds) and try three times
+                for attempt in range(3):
+                    try:
+                        subprocess.run([sys.executable, __file__, "--picture", mesh_path.stem, str(noise), str(inp),
+                                        str(tmp), str(mesh_path), str(out)], check=True, timeout=120,
+                                       stdout=subprocess.DEVNULL)
+                        break
+                    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                        print(f"picture of {mesh_path.stem}, try {attempt + 1}, failed ({exc})", flush=True)
     header = ["shape", "noise", "method", "chamfer_l1", "hausdorff", "normal_consistency", "fscore", "seconds", "peak_mb"]
     import csv
     import io
