@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench data
+.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images data
 
 setup:
 	bash scripts/setup.sh
@@ -15,3 +15,18 @@ test-slow:
 
 data: setup
 	.venv/bin/python scripts/make_data.py
+
+# The surface benchmark (every shape and noise level, pictures; about 21 minutes on 2 cores).
+bench: setup
+	.venv/bin/python benchmarks/surface.py --threads 2
+
+bench-quick: setup
+	.venv/bin/python benchmarks/surface.py --threads 2 --quick
+
+# Batched against one-at-a-time fitting, and the matching schedule (about 8 minutes).
+bench-speed: setup
+	.venv/bin/python benchmarks/speed.py --threads 1
+
+# Image priors at the CPU size (128x128; about 45 minutes on 2 cores).
+bench-images: setup
+	.venv/bin/python benchmarks/images.py --size 128 --threads 2
