@@ -241,3 +241,16 @@ def test_degrade_factor_must_divide(tmp_path):
     write_image(tmp_path / "odd.png", np.ones((3, 30, 30)) * 0.5)
     proc = _cli("degrade", tmp_path / "odd.png", "--factor", "4", "-o", tmp_path / "o.png")
     assert proc.returncode == 2 and "not divisible" in proc.stderr
+
+
+def test_cli_defaults_are_the_benchmark_choices():
+    # image_priors/commands.py TASK_DEFAULTS, chosen from benchmarks/results/images_cpu_128.md
+    from image_priors.cli import build_parser
+
+    p = build_parser()
+    d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
+    assert (d.prior, d.stop, d.ema) == ("dip", "variance", 0.99)
+    i = p.parse_args(["inpaint", "h.png", "--drop", "0.5", "-o", "o.png"])
+    assert (i.prior, i.stop, i.ema, i.fourier) == ("mlp", "fixed", 0.0, 128)
+    assert p.parse_args(["sr", "l.png", "-o", "o.png"]).prior == "dip"
+    assert p.parse_args(["cs", "c.png", "-o", "o.png"]).prior == "dip"
