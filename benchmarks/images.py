@@ -39,6 +39,19 @@ def crop(img: np.ndarray, size: int) -> np.ndarray:
     return np.moveaxis(out, -1, 0).astype(np.float32)
 
 
+class _HeldInput:
+    """``net`` called without input, on a fixed ``z`` (as our priors are), for `per_step`."""
+
+    def __init__(self, net, z):
+        self.net, self.z = net, z
+
+    def __call__(self):
+        return self.net(self.z)
+
+    def parameters(self):
+        return self.net.parameters()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=128)
@@ -176,17 +189,7 @@ def main(argv=None):
         ours = prior("DIP", (s, s)).to(dev)
         plain = sequential_skip(3, "denoise").to(dev)
         load_same_weights(plain, ours)
-        z = ours.z
-
-        class _Held(torch.nn.Module):
-            def __init__(self, net):
-                super().__init__()
-                self.net = net
-
-            def forward(self):
-                return self.net(z)
-
-        held = _Held(plain)
+        held = _HeldInput(plain, ours.z)
         t_ours, t_plain = [], []
         for _ in range(3):
             t_ours.append(per_step(ours, s, 3))

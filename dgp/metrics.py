@@ -87,24 +87,29 @@ def compare_meshes(recon, reference, n_samples: int = 100_000, threshold: float 
     return _summary(dab / diagonal, dba / diagonal, a_nrm, nab, b_nrm, nba, threshold)
 
 
+def surface_distances(mesh, points: np.ndarray):
+    """Exact distances ``(M,)`` from ``points (M, 3)`` to the surface of a `trimesh.Trimesh`, and the
+    index ``(M,)`` of the face where each is attained (Open3D's ``RaycastingScene``)."""
+    import open3d as o3d
+
+    # Open3D works in float32: move everything to the mesh's centre first, and take the
+    # distances in float64 from the closest points it returns
+    centre = np.asarray(mesh.vertices, np.float64).mean(0)
+    q = np.asarray(points, np.float64) - centre
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.core.Tensor((np.asarray(mesh.vertices, np.float64) - centre).astype(np.float32)),
+                        o3d.core.Tensor(np.asarray(mesh.faces, np.uint32)))
+    res = scene.compute_closest_points(o3d.core.Tensor(q.astype(np.float32)))
+    closest = res["points"].numpy().astype(np.float64)
+    return np.linalg.norm(q - closest, axis=1), res["primitive_ids"].numpy().astype(np.int64)
+
+
 def _distance_to(obj, query: np.ndarray, obj_pts: np.ndarray, obj_nrm):
     """Distances ``(M,)`` from ``query (M, 3)`` to ``obj`` (its surface for a mesh, else its points
     ``obj_pts``) and the normals where they are attained (None when ``obj`` has none)."""
     if hasattr(obj, "faces") and len(obj.faces):
-        import open3d as o3d
-
-        # Open3D works in float32: move everything to the mesh's centre first, and take the
-        # distances in float64 from the closest points it returns
-        centre = np.asarray(obj.vertices, np.float64).mean(0)
-        q = np.asarray(query, np.float64) - centre
-        scene_q = o3d.core.Tensor(q.astype(np.float32))
-        scene = o3d.t.geometry.RaycastingScene()
-        scene.add_triangles(o3d.core.Tensor((np.asarray(obj.vertices, np.float64) - centre).astype(np.float32)),
-                            o3d.core.Tensor(np.asarray(obj.faces, np.uint32)))
-        res = scene.compute_closest_points(scene_q)
-        closest = res["points"].numpy().astype(np.float64)
-        face = res["primitive_ids"].numpy().astype(np.int64)
-        return np.linalg.norm(q - closest, axis=1), np.asarray(obj.face_normals)[face]
+        d, face = surface_distances(obj, query)
+        return d, np.asarray(obj.face_normals)[face]
     from scipy.spatial import cKDTree
 
     d, i = cKDTree(obj_pts).query(query)
