@@ -46,6 +46,8 @@ def _add_fit_flags(p):
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="patches fit together; bounds memory (%(default)s)")
     g.add_argument("--stop", choices=["fixed", "discrepancy"], default=d.stop, help="stopping rule of the local phase (%(default)s)")
     g.add_argument("--tau", type=float, default=d.tau, help="discrepancy rule's factor (%(default)s)")
+    g.add_argument("--normal-weight", type=float, default=d.normal_weight, help="weight of the term that tilts each chart towards its points' normals; 0 = positions only (%(default)s)")
+    g.add_argument("--normal-fraction", type=float, default=d.normal_fraction, help="fraction of uv samples the normal term looks at per step (%(default)s)")
     g.add_argument("--device", default=d.device, help="auto, cpu or cuda (%(default)s)")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (%(default)s)")
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -57,6 +59,7 @@ def _add_output_flags(p, d):
     g.add_argument("--density", type=int, default=d.density, help="grid side per chart for dense samples (%(default)s)")
     g.add_argument("--core", type=float, default=d.core, help="keep chart samples within core x r of the centre (%(default)s)")
     g.add_argument("--support", type=float, default=d.support, help="keep chart samples within support x (noise + spacing) of an input point; 0 = off (%(default)s)")
+    g.add_argument("--min-density", type=float, default=d.min_density, help="keep chart samples where the input's density is at least this fraction of its median; 0 = off (%(default)s)")
     g.add_argument("--poisson-depth", type=int, default=d.poisson_depth, help="Screened Poisson octree depth (%(default)s)")
     g.add_argument("--trim", type=float, default=d.trim, help="drop mesh parts further from the samples than this many sample spacings; 0 keeps the closed surface (%(default)s)")
     g.add_argument("--dense", metavar="OUT_dense.ply", help="also write the dense samples with normals")
@@ -139,7 +142,7 @@ def cmd_export(args) -> int:
     _check_out(args.dense, WRITE_POINT_EXTS, "--dense")
     _check_out(args.charts, MESH_EXTS, "--charts")
     rec = Reconstruction.load(args.state)
-    for k in ("density", "core", "support", "poisson_depth", "trim"):
+    for k in ("density", "core", "support", "min_density", "poisson_depth", "trim"):
         if getattr(args, k) is not None:
             setattr(rec.config, k, getattr(args, k))
     rec.config.validate()
@@ -197,6 +200,7 @@ def register(sub) -> None:
     g.add_argument("--density", type=int, default=None, help="grid side per chart")
     g.add_argument("--core", type=float, default=None)
     g.add_argument("--support", type=float, default=None)
+    g.add_argument("--min-density", type=float, default=None)
     g.add_argument("--poisson-depth", type=int, default=None)
     g.add_argument("--trim", type=float, default=None)
     g.add_argument("--dense", metavar="OUT_dense.ply")

@@ -6,7 +6,13 @@ Adam optimiser; peak memory is bounded by the chunk, whatever the number of patc
 Local phase, per patch p with uv samples ``uv_p (n_p, 2)`` and local points ``x_p (n_p, 3)``:
 
     every ``match_every`` steps:  π = OT matching of φ_p(uv_p) to x_p
-    loss_p = mean_i ‖φ_p(uv_i) − x_{π(i)}‖²
+    loss_p = mean_i ‖φ_p(uv_i) − x_{π(i)}‖²  +  w · mean_i Σ_{t ∈ {u, v}} (∂_t φ_p · n_{π(i)})² / ‖∂_t φ_p‖²
+
+The second term (``normal_weight`` w, on a random ``normal_fraction`` of the uv samples each
+step) asks the chart's tangent vectors to lie in the plane normal to the matched point's normal:
+a chart can only follow the noise in the positions by tilting against the normals, so the term
+holds it to the shape. It needs the chart's exact Jacobian (`BatchedMLP.forward_with_jacobian`).
+On the sample bunny it cuts the Chamfer distance by about a sixth (benchmarks/results/).
 
 The very first matching is made in the tangent plane (uv spread over the patch's principal-axis
 box against the points' first two local coordinates), which gives a fold-free start.
@@ -17,11 +23,13 @@ to the level that noise alone explains, ``3 tau² sigma²``, with sigma the nois
 the data (`dgp.pointcloud.estimate_noise`) in the patch's units. A chart lying exactly on the
 clean surface leaves a residual between sigma² (the normal part of isotropic noise; the matching
 absorbs the tangential part) and 3 sigma² (none absorbed); the default tau = 0.8 stops at
-1.9 sigma², in between. ``stop="fixed"`` runs every step and keeps the last weights.
+1.9 sigma², in between (the rule looks at the position term only). ``stop="fixed"`` runs every
+step and keeps the last weights.
 
 Consistency phase: every input point's target is the average of the point itself and every
 patch prediction matched to it; each patch is refit to its points' targets with its last
-matching held fixed, and the weights with the lowest loss along the way are kept.
+matching held fixed (the normal term included), and the weights with the lowest loss along the
+way are kept.
 """
 
 from __future__ import annotations
@@ -41,8 +49,8 @@ class FitConfig:
     """Settings of the chart fitting (the defaults are the documented ones)."""
 
     widths: tuple = DEFAULT_WIDTHS
-    local_steps: int = 300
-    consistency_steps: int = 100
+    local_steps: int = 500
+    consistency_steps: int = 200
     lr: float = 3e-3
     match_every: int = 50
     matching: str = "emd"
@@ -50,6 +58,8 @@ class FitConfig:
     batch_size: int = 512
     stop: str = "discrepancy"
     tau: float = 0.8
+    normal_weight: float = 0.05
+    normal_fraction: float = 0.1
     device: str = "cpu"
     seed: int = 0
 
@@ -111,6 +121,32 @@ def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(arr, 1, idx[..., None].expand(-1, -1, arr.shape[2]))
 
 
+def _tilt(net: BatchedMLP, uv_t: torch.Tensor, nrm: torch.Tensor, m: torch.Tensor, cols=None) -> torch.Tensor:
+    """(B,) mean over each patch's real uv samples (or the columns ``cols`` of them) of how far
+    the chart's tangent vectors ∂φ/∂u, ∂φ/∂v lean out of the plane normal to ``nrm (B, K, 3)``:
+    the sum of their squared sines, 0 when the chart's normal is ±nrm (no orientation needed)."""
+    if cols is not None:
+        uv_t, nrm, m = uv_t[:, cols], nrm[:, cols], m[:, cols]
+    _, jac = net.forward_with_jacobian(uv_t)  # (B, k, 2, 3)
+    along = (jac * nrm[:, :, None, :]).sum(-1)
+    tilt = (along ** 2 / (jac ** 2).sum(-1).clamp(min=1e-12)).sum(-1)
+    return (tilt * m).sum(1) / m.sum(1).clamp(min=1)
+
+
+def _tilt_columns(K: int, fraction: float, gen: torch.Generator, device):
+    """A random subset of ``fraction`` of the K uv columns (None = all) for this step's tilt."""
+    if fraction >= 1:
+        return None
+    return torch.randperm(K, generator=gen)[: max(1, int(round(K * fraction)))].to(device)
+
+
+def _nearest_rows(targets: torch.Tensor, local_t: torch.Tensor, mask_t: torch.Tensor) -> torch.Tensor:
+    """(B, K) index of the nearest real point of each patch to each target (Sinkhorn's targets
+    are barycentres, not points: their normal is taken from the nearest point)."""
+    d = torch.cdist(targets, local_t)
+    return d.masked_fill(mask_t[:, None, :] == 0, float("inf")).argmin(-1)
+
+
 def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConfig):
     """Targets (P, K, 3) and, for EMD, the index (P, K) of the matched rows."""
     if cfg.matching == "emd":
@@ -119,7 +155,7 @@ def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConf
 
 
 def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.ndarray, cfg: FitConfig,
-              seed: int, progress: Callable | None = None) -> ChartState:
+              seed: int, progress: Callable | None = None, normals: np.ndarray | None = None) -> ChartState:
     """Local phase on one chunk.
 
     Parameters
@@ -128,6 +164,9 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     sigma : (B,) noise level in each patch's local units
     seed : seeds the networks of this chunk
     progress : called as ``progress(steps_done, loss)`` after each step
+    normals : (B, K, 3) the points' unit normals in the local frames; with ``cfg.normal_weight > 0``
+        the loss adds that weight times the mean tilt of the chart against its matched points'
+        normals (see `_tilt`); the stopping rule looks at the position residual only
 
     Returns
     -------
@@ -142,8 +181,12 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     local_t = torch.as_tensor(local, dtype=torch.float32, device=dev)
     m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
     denom = m.sum(1).clamp(min=1)
+    use_normals = cfg.normal_weight > 0 and normals is not None
+    nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
     idx = _tangent_matching(uv, local, counts)
     targets = _gather(local_t, torch.as_tensor(idx, device=dev))
+    tnrm = _gather(nrm_t, torch.as_tensor(idx, device=dev)) if use_normals else None
+    gen = torch.Generator().manual_seed(int(seed))
     threshold = torch.as_tensor((cfg.tau * np.sqrt(3.0) * sigma) ** 2, dtype=torch.float32, device=dev)
     stopped = torch.zeros(B, dtype=torch.bool, device=dev)
     stopped_at = np.full(B, cfg.local_steps, dtype=np.int64)
@@ -160,9 +203,15 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
                 targets = _gather(local_t, torch.as_tensor(idx, device=dev))
             else:
                 targets = torch.as_tensor(tgt, dtype=torch.float32, device=dev)
+            if use_normals:
+                rows = torch.as_tensor(idx, device=dev) if new_idx is not None else _nearest_rows(targets, local_t, m)
+                tnrm = _gather(nrm_t, rows)
         out = net(uv_t)
         per_patch = (((out - targets) ** 2).sum(-1) * m).sum(1) / denom  # (B,) mean squared residual
         loss = per_patch.sum()
+        if use_normals:
+            cols = _tilt_columns(K, cfg.normal_fraction, gen, dev)
+            loss = loss + cfg.normal_weight * _tilt(net, uv_t, tnrm, m, cols).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.stop == "discrepancy" and step >= cfg.match_every:
@@ -191,7 +240,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
 
 
 def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray, state: ChartState,
-                    cfg: FitConfig, progress: Callable | None = None) -> ChartState:
+                    cfg: FitConfig, progress: Callable | None = None, normals: np.ndarray | None = None) -> ChartState:
     """Consistency phase on one chunk: refit to fixed targets, keep each patch's best weights.
 
     Parameters
@@ -199,6 +248,8 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     uv : (B, K, 2); targets_local : (B, K, 3), the target for each uv sample (already permuted
     by the held matching) in local units; mask : (B, K)
     state : the chunk's local-phase ChartState (its weights are the starting point)
+    normals : (B, K, 3) the normal for each uv sample (permuted like the targets), used as in
+        `fit_local` when ``cfg.normal_weight > 0``
     """
     dev = resolve_device(cfg.device)
     B = len(uv)
@@ -211,10 +262,16 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     denom = m.sum(1).clamp(min=1)
     best = torch.full((B,), float("inf"), device=dev)
     best_state = _on_cpu(net.state_for(slice(None)))
+    use_normals = cfg.normal_weight > 0 and normals is not None
+    nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
     losses = []
+    gen = torch.Generator().manual_seed(int(cfg.seed))
     for step in range(cfg.consistency_steps + 1):
         out = net(uv_t)
         per_patch = (((out - tgt) ** 2).sum(-1) * m).sum(1) / denom
+        if use_normals:
+            cols = _tilt_columns(uv.shape[1], cfg.normal_fraction, gen, dev)
+            per_patch = per_patch + cfg.normal_weight * _tilt(net, uv_t, nrm_t, m, cols)
         better = per_patch.detach() < best
         if better.any():
             _copy_rows(best_state, {"weights": net.weights, "biases": net.biases}, better)

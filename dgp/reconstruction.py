@@ -28,6 +28,8 @@ from dgp.patches import Patches, make_patches
 from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
 
 STATE_VERSION = 1
+#: radius, in median point spacings, of the ball in which `ReconstructionConfig.min_density` counts points
+DENSITY_RADIUS = 3.0
 
 
 @dataclass
@@ -39,6 +41,9 @@ class ReconstructionConfig:
     recomputes the consistency targets from the refit charts that many times. Output: ``density`` (grid
     side per chart), ``core`` (keep chart samples within core x r of the centre), ``support``
     (keep chart samples within support x (noise + point spacing) of an input point; 0 = off),
+    ``min_density`` (keep chart samples where the input points within 3 spacings number at least
+    this fraction of the median such count around the input points: trims the fringe that noise
+    spreads beyond the rim of an open scan; 0 = off),
     ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
     times the samples' median spacing are removed; 0 keeps the watertight surface).
     """
@@ -60,13 +65,16 @@ class ReconstructionConfig:
     batch_size: int = FitConfig.batch_size
     stop: str = FitConfig.stop
     tau: float = FitConfig.tau
+    normal_weight: float = FitConfig.normal_weight
+    normal_fraction: float = FitConfig.normal_fraction
     device: str = "auto"
     seed: int = FitConfig.seed
     density: int = 16
     core: float = 1.0
     support: float = 1.0
+    min_density: float = 0.5
     poisson_depth: int = 9
-    trim: float = 3.0
+    trim: float = 2.0
     progress: bool = True
 
     def validate(self) -> "ReconstructionConfig":
@@ -88,10 +96,13 @@ class ReconstructionConfig:
             (self.batch_size >= 1, "batch-size must be at least 1"),
             (self.stop in ("discrepancy", "fixed"), "stop must be discrepancy or fixed"),
             (self.tau > 0, "tau must be positive"),
+            (self.normal_weight >= 0, "normal-weight must be non-negative"),
+            (0 < self.normal_fraction <= 1, "normal-fraction must be in (0, 1]"),
             (self.device in ("auto", "cpu") or self.device.startswith("cuda"), "device must be auto, cpu or cuda"),
             (self.density >= 2, "density must be at least 2"),
             (self.core > 0, "core must be positive"),
             (self.support >= 0, "support must be non-negative"),
+            (0 <= self.min_density < 1, "min-density must be in [0, 1)"),
             (1 <= self.poisson_depth <= 12, "poisson-depth must be in 1..12"),
             (self.trim >= 0, "trim must be non-negative"),
         ]
@@ -144,9 +155,9 @@ class Reconstruction:
     def _dense(self, density: int, chunk: int = 256):
         """Per-chart grids: points, normals (world, unit frame), kept mask, for fitted charts.
 
-        Cached per (density, core, support): `sample`, `mesh` and `chart_mesh` share one evaluation.
+        Cached per (density, core, support, min_density): `sample`, `mesh` and `chart_mesh` share one evaluation.
         """
-        key = (int(density), self.config.core, self.config.support)
+        key = (int(density), self.config.core, self.config.support, self.config.min_density)
         if key not in self._dense_cache:
             self._dense_cache[key] = self._evaluate_dense(int(density), chunk)
         return self._dense_cache[key]
@@ -159,10 +170,11 @@ class Reconstruction:
         p = self.patches
         which = np.flatnonzero(self.fitted)
         tree = cKDTree(self.points)
-        reach = np.inf
-        if self.config.support > 0:
-            spacing = float(np.median(tree.query(self.points[:: max(1, len(self.points) // 20000)], k=2)[0][:, 1]))
-            reach = self.config.support * (self.sigma + spacing)
+        some = self.points[:: max(1, len(self.points) // 20000)]
+        spacing = float(np.median(tree.query(some, k=2)[0][:, 1]))
+        reach = self.config.support * (self.sigma + spacing) if self.config.support > 0 else np.inf
+        # the input's typical density: points within DENSITY_RADIUS spacings of an input point
+        typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
         pts_all, nrm_all, keep_all = [], [], []
         for start in range(0, len(which), chunk):
             sel = which[start:start + chunk]
@@ -177,6 +189,11 @@ class Reconstruction:
             keep = np.linalg.norm(world - centre[:, None], axis=-1) <= self.config.core * p.radius
             dist, near = tree.query(world.reshape(-1, 3))
             keep &= dist.reshape(keep.shape) <= reach  # no input point near: the chart extrapolates
+            if self.config.min_density > 0:
+                # past the rim of an open scan the points thin out (noise spreads them beyond it):
+                # keep samples where the density is at least min_density x the typical one
+                count = tree.query_ball_point(world.reshape(-1, 3), DENSITY_RADIUS * spacing, return_length=True)
+                keep &= count.reshape(keep.shape) >= self.config.min_density * typical
             flip = np.sum(nworld.reshape(-1, 3) * self.normals[near], axis=1) < 0
             nworld = np.where(flip[:, None], -nworld.reshape(-1, 3), nworld.reshape(-1, 3)).reshape(nworld.shape)
             keep &= np.linalg.norm(nworld, axis=-1) > 0.5
@@ -369,6 +386,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     except ValueError as exc:
         raise InputError(str(exc), cloud.source) from None
     local = patches.to_local(pts)
+    nlocal = np.einsum("pkj,pij->pki", cloud.normals[patches.index], patches.rotation)  # (P, K, 3) unit
     sigma_local = sigma / patches.scale
     fcfg = cfg.fit_config()
     fcfg.device = str(resolve_device(cfg.device))
@@ -393,7 +411,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     try:
         for ci, (idx, k) in enumerate(chunks):
             st = fit_local(patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], fcfg,
-                           seed=cfg.seed * 1000 + ci, progress=progress)
+                           seed=cfg.seed * 1000 + ci, progress=progress, normals=nlocal[idx, :k])
             _store(charts, idx, st)
             charts.match[idx, :k] = st.match
             charts.stopped_at[idx] = st.stopped_at
@@ -405,9 +423,10 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             for idx, k in chunks:
                 sub = ChartState([w[idx] for w in charts.weights], [b[idx] for b in charts.biases],
                                  charts.match[idx, :k], charts.stopped_at[idx])
-                permuted = np.take_along_axis(tloc[idx, :k], charts.match[idx, :k][..., None], axis=1)
+                order = charts.match[idx, :k][..., None]
+                permuted = np.take_along_axis(tloc[idx, :k], order, axis=1)
                 _store(charts, idx, fit_consistency(patches.uv[idx, :k], permuted, patches.mask[idx, :k], sub, fcfg,
-                                                    progress))
+                                                    progress, normals=np.take_along_axis(nlocal[idx, :k], order, axis=1)))
     except KeyboardInterrupt:
         interrupted = True
         if not fitted.any():

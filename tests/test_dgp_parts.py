@@ -250,3 +250,37 @@ def test_plan_chunks_covers_every_patch_once_with_tight_padding():
     padded = sum(len(idx) * k for idx, k in chunks)
     assert padded < 0.85 * 300 * counts.max()  # far less padding than one box of the largest patch
     assert [len(i) for i, _ in plan_chunks(counts, batch_size=512, slack=0.0)] == [300]
+
+
+def test_forward_with_jacobian_is_the_autograd_jacobian():
+    torch.manual_seed(0)
+    net = BatchedMLP(3, (2, 16, 16, 3), seed=0).double()
+    x = torch.rand(3, 5, 2, dtype=torch.float64)
+    out, jac = net.forward_with_jacobian(x)
+    assert torch.equal(out, net(x)) and jac.shape == (3, 5, 2, 3)
+    full = torch.autograd.functional.jacobian(net, x)  # (3, 5, 3, 3, 5, 2)
+    ref = torch.stack([torch.stack([full[p, k, :, p, k, :].T for k in range(5)]) for p in range(3)])
+    torch.testing.assert_close(jac, ref)
+
+
+def _plane_chart_error(pts, weight, seed=0):
+    nrm = np.tile([0, 0, 1.0], (len(pts), 1))
+    p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)
+    cfg = FitConfig(widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight,
+                    normal_fraction=0.25)
+    nloc = np.einsum("pkj,pij->pki", nrm[p.index], p.rotation)
+    state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=nloc)
+    net = BatchedMLP(1, cfg.widths)
+    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    grid = uv_grid(p.uv[:, : p.counts[0]].min(1), p.uv[:, : p.counts[0]].max(1), 12)
+    world = p.to_world(chart_points_and_normals(net, grid)[0])[0]
+    inner = np.abs(world[:, :2]).max(1) < 0.8
+    return np.abs(world[inner, 2]).mean()
+
+
+def test_normal_term_keeps_the_chart_off_the_noise(rng):
+    # the positions are noisy, the normals are the plane's: with the normal term the chart can
+    # only follow the noise by tilting against them, so it stays closer to the clean plane
+    pts = np.c_[rng.uniform(-1, 1, size=(300, 2)), 0.03 * rng.normal(size=300)]
+    without, with_term = _plane_chart_error(pts, 0.0), _plane_chart_error(pts, 0.05)
+    assert with_term < 0.85 * without  # measured: 0.74x here, 0.64x with another draw of the noise

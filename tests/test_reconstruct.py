@@ -134,6 +134,9 @@ def test_cli_reconstruct_export_evaluate(tmp_path):
     (["--matching", "hungarian"], "invalid choice"),
     (["--local-steps", "x"], "invalid int"),
     (["--device", "tpu"], "device"),
+    (["--min-density", "1.5"], "min-density"),
+    (["--normal-fraction", "0"], "normal-fraction"),
+    (["--normal-weight", "-1"], "normal-weight"),
 ])
 def test_cli_bad_flags(tmp_path, flags, fragment):
     rng = np.random.default_rng(5)
@@ -184,3 +187,22 @@ def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch):
     first, _ = rmod.plan_chunks(rec.patches.counts, cfg.batch_size)[0]
     assert rec.interrupted and rec.fitted.sum() == len(first) and rec.fitted[first].all()
     assert len(rec.sample().points) > 0
+
+
+def test_min_density_trims_the_fringe_beyond_an_open_rim():
+    # an open noisy square sheet: the noise spreads points past its edges, and charts follow
+    # them; min_density drops the thinned-out fringe and keeps the sheet itself covered
+    rng = np.random.default_rng(3)
+    n = 3000
+    pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), np.zeros(n)] + 0.02 * rng.normal(size=(n, 3))
+    rec = dgp.reconstruct(dgp.PointCloud(pts, np.tile([0, 0, 1.0], (n, 1))),
+                          ReconstructionConfig(**{**FAST, "radius": 0.15, "min_density": 0.0}))
+    loose = rec.sample().points
+    rec.config.min_density = 0.5
+    tight = rec.sample().points
+    beyond = lambda s: np.clip(np.abs(s[:, :2]).max(1) - 1, 0, None)  # noqa: E731
+    assert len(tight) < len(loose)
+    assert beyond(tight).mean() < 0.5 * beyond(loose).mean()
+    # the sheet itself keeps its samples (a stray one may fall where the density fluctuates low)
+    inside = lambda s: (np.abs(s[:, :2]).max(1) < 0.9).sum()  # noqa: E731
+    assert inside(tight) >= 0.98 * inside(loose)
