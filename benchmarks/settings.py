@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._util import write_atomic  # noqa: E402
 
-STANDARD = ['{}', '{"consistency_rounds": 3}', '{"tau": 0.7}', '{"tau": 0.9}', '{"local_steps": 500}',
-            '{"radius": 0.03}', '{"radius": 0.05}', '{"widths": [2, 64, 64, 3]}']
+# the defaults, then each of their choices undone one at a time
+STANDARD = ['{}', '{"normal_weight": 0}', '{"local_steps": 300, "consistency_steps": 100}', '{"min_density": 0}',
+            '{"trim": 3.0}']
 
 
 def main(argv=None):
