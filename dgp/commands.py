@@ -62,6 +62,7 @@ def _add_output_flags(p, d):
     g.add_argument("--min-density", type=float, default=d.min_density, help="keep chart samples where the input's density is at least this fraction of its median; 0 = off (%(default)s)")
     g.add_argument("--poisson-depth", type=int, default=d.poisson_depth, help="Screened Poisson octree depth (%(default)s)")
     g.add_argument("--trim", type=float, default=d.trim, help="drop mesh parts further from the samples than this many sample spacings; 0 keeps the closed surface (%(default)s)")
+    g.add_argument("--pockets", type=float, default=d.pockets, help="but keep such parts smaller than a disc of radius pockets x r (gaps between samples, not holes of the scan); 0 = drop them too (%(default)s)")
     g.add_argument("--dense", metavar="OUT_dense.ply", help="also write the dense samples with normals")
     g.add_argument("--charts", metavar="OUT_charts.ply", help="also write the per-patch chart meshes, coloured by patch")
 
@@ -142,7 +143,7 @@ def cmd_export(args) -> int:
     _check_out(args.dense, WRITE_POINT_EXTS, "--dense")
     _check_out(args.charts, MESH_EXTS, "--charts")
     rec = Reconstruction.load(args.state)
-    for k in ("density", "core", "support", "min_density", "poisson_depth", "trim"):
+    for k in ("density", "core", "support", "min_density", "poisson_depth", "trim", "pockets"):
         if getattr(args, k) is not None:
             setattr(rec.config, k, getattr(args, k))
     rec.config.validate()
@@ -203,6 +204,7 @@ def register(sub) -> None:
     g.add_argument("--min-density", type=float, default=None)
     g.add_argument("--poisson-depth", type=int, default=None)
     g.add_argument("--trim", type=float, default=None)
+    g.add_argument("--pockets", type=float, default=None)
     g.add_argument("--dense", metavar="OUT_dense.ply")
     g.add_argument("--charts", metavar="OUT_charts.ply")
     p.set_defaults(func=cmd_export)

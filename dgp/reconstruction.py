@@ -45,7 +45,9 @@ class ReconstructionConfig:
     this fraction of the median such count around the input points: trims the fringe that noise
     spreads beyond the rim of an open scan; 0 = off),
     ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
-    times the samples' median spacing are removed; 0 keeps the watertight surface).
+    times the samples' median spacing are removed; 0 keeps the watertight surface), ``pockets``
+    (unsupported pieces smaller than a disc of radius pockets x r are gaps between samples, not
+    holes of the scan: they stay; 0 = trim them too).
     """
 
     radius: float = 0.04
@@ -75,6 +77,7 @@ class ReconstructionConfig:
     min_density: float = 0.5
     poisson_depth: int = 9
     trim: float = 2.0
+    pockets: float = 0.5
     progress: bool = True
 
     def validate(self) -> "ReconstructionConfig":
@@ -105,6 +108,7 @@ class ReconstructionConfig:
             (0 <= self.min_density < 1, "min-density must be in [0, 1)"),
             (1 <= self.poisson_depth <= 12, "poisson-depth must be in 1..12"),
             (self.trim >= 0, "trim must be non-negative"),
+            (self.pockets >= 0, "pockets must be non-negative"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -227,7 +231,8 @@ class Reconstruction:
 
             samples = pts[keep]
             spacing = float(np.median(cKDTree(samples).query(samples, k=2)[0][:, 1]))
-            v, f = trim_unsupported(v, f, samples, trim * spacing)
+            pocket = np.pi * (self.config.pockets * self.patches.radius) ** 2
+            v, f = trim_unsupported(v, f, samples, trim * spacing, keep_pockets=pocket)
         return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
 
     def chart_mesh(self, density: int | None = None):

@@ -84,17 +84,21 @@ def poisson_mesh(points: np.ndarray, normals: np.ndarray, depth: int = 9, trim: 
     return np.asarray(mesh.vertices).copy(), np.asarray(mesh.triangles).astype(np.int64).copy()
 
 
-def trim_unsupported(vertices: np.ndarray, faces: np.ndarray, samples: np.ndarray, max_distance: float):
+def trim_unsupported(vertices: np.ndarray, faces: np.ndarray, samples: np.ndarray, max_distance: float,
+                     keep_pockets: float = 0.0):
     """Remove mesh vertices (and their faces) further than ``max_distance`` from every sample.
 
     Screened Poisson closes every hole of the input (the open bottom of a scan, say); the
     surface it invents there lies far from all samples. Trimming by distance to the samples
     removes exactly that, whereas a density quantile also punches holes wherever the samples
-    happen to be sparse.
+    happen to be sparse. A tight distance also catches small gaps between the samples inside
+    the surface: connected pieces of the faces to remove whose area is under ``keep_pockets``
+    are kept (0 = remove every piece), so only large unsupported regions such as the caps over
+    real holes go.
 
     Parameters
     ----------
-    vertices : (V, 3); faces : (F, 3) int; samples : (M, 3)
+    vertices : (V, 3); faces : (F, 3) int; samples : (M, 3); keep_pockets : an area
 
     Returns
     -------
@@ -103,7 +107,22 @@ def trim_unsupported(vertices: np.ndarray, faces: np.ndarray, samples: np.ndarra
     from scipy.spatial import cKDTree
 
     far = cKDTree(samples).query(vertices)[0] > max_distance
-    keep_faces = faces[~far[faces].any(axis=1)]
+    drop = far[faces].any(axis=1)
+    if keep_pockets > 0 and drop.any():
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        gone = np.flatnonzero(drop)
+        # dropped faces sharing a vertex belong to the same piece: link each to its vertices
+        rows = np.repeat(np.arange(len(gone)), 3)
+        graph = coo_matrix((np.ones(len(rows)), (rows, len(gone) + faces[gone].ravel())),
+                           shape=(len(gone) + len(vertices),) * 2)
+        _, label = connected_components(graph, directed=False)
+        tri = vertices[faces[gone]]
+        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        piece_area = np.bincount(label[: len(gone)], weights=area)
+        drop[gone[piece_area[label[: len(gone)]] < keep_pockets]] = False
+    keep_faces = faces[~drop]
     used = np.zeros(len(vertices), dtype=bool)
     used[keep_faces.ravel()] = True
     remap = np.cumsum(used) - 1
