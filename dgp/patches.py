@@ -67,6 +67,12 @@ class Patches:
         loc = np.einsum("pkj,pij->pki", points[self.index] - self.origin[:, None], self.rotation)
         return np.where(self.mask[..., None], loc / self.scale[:, None, None], 0.0)
 
+    def directions_to_local(self, directions: np.ndarray) -> np.ndarray:
+        """Per-point directions (normals, say) ``(N, 3)`` turned into each patch's frame: ``(P, K, 3)``
+        (rotation only: a frame's scale does not change a direction; padding rows are 0)."""
+        loc = np.einsum("pkj,pij->pki", directions[self.index], self.rotation)
+        return np.where(self.mask[..., None], loc, 0.0)
+
     def to_world(self, local: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
         """Map local coordinates ``(P', M, 3)`` of the patches ``which`` (default all) back to the cloud's frame."""
         sel = slice(None) if which is None else which

@@ -177,8 +177,9 @@ class Reconstruction:
         some = self.points[:: max(1, len(self.points) // 20000)]
         spacing = float(np.median(tree.query(some, k=2)[0][:, 1]))
         reach = self.config.support * (self.sigma + spacing) if self.config.support > 0 else np.inf
-        # the input's typical density: points within DENSITY_RADIUS spacings of an input point
-        typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
+        if self.config.min_density > 0:
+            # the input's typical density: points within DENSITY_RADIUS spacings of an input point
+            typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
         pts_all, nrm_all, keep_all = [], [], []
         for start in range(0, len(which), chunk):
             sel = which[start:start + chunk]
@@ -391,7 +392,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     except ValueError as exc:
         raise InputError(str(exc), cloud.source) from None
     local = patches.to_local(pts)
-    nlocal = np.einsum("pkj,pij->pki", cloud.normals[patches.index], patches.rotation)  # (P, K, 3) unit
+    nlocal = patches.directions_to_local(cloud.normals)
     sigma_local = sigma / patches.scale
     fcfg = cfg.fit_config()
     fcfg.device = str(resolve_device(cfg.device))

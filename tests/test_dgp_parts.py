@@ -119,6 +119,10 @@ def test_patches_cover_and_frames(rng):
     np.testing.assert_allclose(p.to_world(loc)[p.mask], pts[p.index][p.mask], atol=1e-12)
     # the third local axis of a plane patch is the plane normal, on the normals' side
     np.testing.assert_allclose(p.rotation[:, 2], np.tile([0, 0, 1.0], (len(p), 1)), atol=1e-9)
+    # and the plane's normal, turned into every frame, is that frame's third axis
+    nloc = p.directions_to_local(nrm)
+    np.testing.assert_allclose(nloc[p.mask], np.tile([0, 0, 1.0], (p.mask.sum(), 1)), atol=1e-9)
+    assert not nloc[~p.mask].any()
     assert np.allclose([np.linalg.det(r) for r in p.rotation], 1)
 
 
@@ -287,8 +291,7 @@ def _plane_chart_error(pts, weight, seed=0):
     p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)
     cfg = FitConfig(widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight,
                     normal_fraction=0.25)
-    nloc = np.einsum("pkj,pij->pki", nrm[p.index], p.rotation)
-    state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=nloc)
+    state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=p.directions_to_local(nrm))
     net = BatchedMLP(1, cfg.widths)
     net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
     grid = uv_grid(p.uv[:, : p.counts[0]].min(1), p.uv[:, : p.counts[0]].max(1), 12)
