@@ -143,3 +143,78 @@ class BatchedMLP(nn.Module):
                 out.weights[li].copy_(torch.stack([lins[li].weight.T for lins in linears]))
                 out.biases[li].copy_(torch.stack([lins[li].bias[None] for lins in linears]))
         return out
+
+
+class BlockedMLP(nn.Module):
+    """The P networks of a `BatchedMLP` held as consecutive blocks of ``block`` networks, each
+    block its own `BatchedMLP` (its own leaf parameters).
+
+    A training step can then run forward and backward one block at a time (`blocks`): on a CPU
+    the activations of a whole chunk (P × K × width floats, tens of MB) do not fit in cache and
+    the element-wise steps (ReLU and its backward) run at memory speed; a block of 16 patches
+    does fit, which makes the step about twice as fast (benchmarks/results/speed.md). The
+    initial weights are those of ``BatchedMLP(n_models, widths, seed)``, so the blocking does
+    not change what is fitted (Adam is element-wise, so one optimiser over all blocks is still
+    P independent Adams).
+
+    >>> net = BlockedMLP(5, (2, 8, 3), block=2, seed=0)
+    >>> [(s.start, s.stop) for s, _ in net.blocks()]
+    [(0, 2), (2, 4), (4, 5)]
+    >>> x = torch.rand(5, 7, 2)
+    >>> torch.allclose(net(x), BatchedMLP(5, (2, 8, 3), seed=0)(x))
+    True
+    """
+
+    def __init__(self, n_models: int, widths: Sequence[int] = DEFAULT_WIDTHS, block: int = 16,
+                 seed: int | None = None, device=None):
+        super().__init__()
+        if block < 1:
+            raise ValueError(f"block must be positive, got {block}")
+        whole = BatchedMLP(n_models, widths, seed=seed)
+        self.n_models, self.widths = whole.n_models, whole.widths
+        self.bounds = [slice(s, min(s + block, n_models)) for s in range(0, n_models, block)]
+        self.parts = nn.ModuleList()
+        for sl in self.bounds:
+            part = BatchedMLP(sl.stop - sl.start, widths)
+            part.load_for(slice(None), whole.state_for(sl))
+            self.parts.append(part.to(device))
+
+    def blocks(self):
+        """``(slice over P, BatchedMLP of that block)`` pairs, in order."""
+        return zip(self.bounds, self.parts)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (P, K, d_in) -> (P, K, d_out)``, block by block."""
+        return torch.cat([part(x[sl]) for sl, part in self.blocks()])
+
+    def forward_with_jacobian(self, x: torch.Tensor):
+        """As `BatchedMLP.forward_with_jacobian`, block by block."""
+        outs = [part.forward_with_jacobian(x[sl]) for sl, part in self.blocks()]
+        return torch.cat([o for o, _ in outs]), torch.cat([j for _, j in outs])
+
+    @property
+    def weights(self) -> list:
+        """``(P, w_l, w_{l+1})`` per layer: detached copies joined over the blocks."""
+        return [torch.cat([p.weights[i].detach() for p in self.parts]) for i in range(len(self.widths) - 1)]
+
+    @property
+    def biases(self) -> list:
+        """``(P, 1, w_{l+1})`` per layer: detached copies joined over the blocks."""
+        return [torch.cat([p.biases[i].detach() for p in self.parts]) for i in range(len(self.widths) - 1)]
+
+    def state_for(self, index) -> dict:
+        """As `BatchedMLP.state_for`."""
+        return {"weights": [w[index].clone() for w in self.weights],
+                "biases": [b[index].clone() for b in self.biases]}
+
+    @torch.no_grad()
+    def load_for(self, index, state: dict) -> None:
+        """As `BatchedMLP.load_for`; ``index`` is a slice, an index array or a bool mask over P."""
+        rows = torch.arange(self.n_models)[index]
+        where = torch.full((self.n_models,), -1, dtype=torch.long)
+        where[rows] = torch.arange(len(rows))
+        for sl, part in self.blocks():
+            here = where[sl]
+            sel = here >= 0
+            if sel.any():
+                part.load_for(sel, {k: [t[here[sel]] for t in v] for k, v in state.items()})

@@ -40,13 +40,18 @@ from typing import Callable
 import numpy as np
 import torch
 
-from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP
+from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP, BlockedMLP
 from dgp.matching import emd_assignments, match_batch
 
 
 @dataclass
 class FitConfig:
-    """Settings of the chart fitting (the defaults are the documented ones)."""
+    """Settings of the chart fitting (the defaults are the documented ones).
+
+    ``block``: on the CPU a step runs forward and backward over blocks of this many patches
+    (`BlockedMLP`, cache-sized; the same fit, about twice as fast); on CUDA the whole chunk runs
+    at once. 0 turns the blocking off.
+    """
 
     widths: tuple = DEFAULT_WIDTHS
     local_steps: int = 500
@@ -60,6 +65,7 @@ class FitConfig:
     tau: float = 0.8
     normal_weight: float = 0.05
     normal_fraction: float = 0.1
+    block: int = 16
     device: str = "cpu"
     seed: int = 0
 
@@ -107,13 +113,58 @@ def _on_cpu(state: dict) -> dict:
     return {k: [t.cpu() for t in v] for k, v in state.items()}
 
 
-def _copy_rows(dst: dict, src: dict, rows) -> None:
-    """``dst[k][i][rows] = src[k][i][rows]`` for the weights and biases; ``dst`` lives on the CPU,
-    ``src`` (parameters or a state dict) anywhere; ``rows`` is a (B,) bool mask."""
+def _copy_rows(dst: dict, src, rows, at=slice(None)) -> None:
+    """``dst[k][i][at][rows] = src[k][i][rows]`` for the weights and biases; ``dst`` lives on the
+    CPU, ``src`` is a `BatchedMLP`, a `BlockedMLP` (copied block by block) or a state dict,
+    anywhere; ``rows`` is a (B,) bool mask."""
     rows = torch.as_tensor(rows).cpu()
+    if isinstance(src, BlockedMLP):
+        for sl, part in src.blocks():
+            if rows[sl].any():
+                _copy_rows(dst, part, rows[sl], sl)
+        return
+    if isinstance(src, BatchedMLP):
+        src = {"weights": src.weights, "biases": src.biases}
     for key in ("weights", "biases"):
         for d, s in zip(dst[key], src[key]):
-            d[rows] = s.detach()[rows.to(s.device)].cpu()
+            d[at][rows] = s.detach()[rows.to(s.device)].cpu()
+
+
+def _network(B: int, cfg: FitConfig, dev: torch.device, seed: int | None = None):
+    """The chunk's B networks: a `BlockedMLP` on the CPU (``cfg.block`` patches a block), one
+    `BatchedMLP` elsewhere; both start from ``BatchedMLP(B, cfg.widths, seed)``'s weights."""
+    if dev.type == "cpu" and 0 < cfg.block < B:
+        return BlockedMLP(B, cfg.widths, block=cfg.block, seed=seed, device=dev)
+    return BatchedMLP(B, cfg.widths, seed=seed).to(dev)
+
+
+def _adam(net, lr: float) -> torch.optim.Optimizer:
+    """Adam over all the chunk's weights, the fused kernel where this torch has it (same update,
+    one pass over the weights instead of several)."""
+    try:
+        return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(net.parameters(), lr=lr)
+
+
+def _blockwise(net, losses: Callable, backward: bool = True, skip: torch.Tensor | None = None):
+    """Run ``losses(part, sl) -> (report (b,), loss scalar)`` on each block of ``net`` (the whole
+    net when it is not blocked), backpropagating each block's loss before the next block runs
+    (so its activations are still in cache); returns the (B,) reports and the summed loss,
+    detached. A block whose patches are all marked in ``skip (B,)`` is not run (its reports are
+    NaN, its weights get no gradient, so Adam leaves them alone)."""
+    parts = net.blocks() if isinstance(net, BlockedMLP) else [(slice(None), net)]
+    reports, total = [], 0.0
+    for sl, part in parts:
+        if skip is not None and bool(skip[sl].all()):
+            reports.append(torch.full((part.n_models,), float("nan"), device=skip.device))
+            continue
+        report, loss = losses(part, sl)
+        if backward:
+            loss.backward()
+        reports.append(report.detach())
+        total = total + loss.detach()
+    return torch.cat(reports), total
 
 
 def _gather(arr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -175,8 +226,8 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     dev = resolve_device(cfg.device)
     B, K, _ = local.shape
     counts = mask.sum(1)
-    net = BatchedMLP(B, cfg.widths, seed=seed).to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    net = _network(B, cfg, dev, seed)
+    opt = _adam(net, cfg.lr)
     uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
     local_t = torch.as_tensor(local, dtype=torch.float32, device=dev)
     m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
@@ -192,7 +243,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     stopped_at = np.full(B, cfg.local_steps, dtype=np.int64)
     frozen = _on_cpu(net.state_for(slice(None)))
     frozen_idx = idx.copy()
-    losses = []
+    history = []
     for step in range(cfg.local_steps):
         if step > 0 and step % cfg.match_every == 0:
             with torch.no_grad():
@@ -206,37 +257,43 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
             if use_normals:
                 rows = torch.as_tensor(idx, device=dev) if new_idx is not None else _nearest_rows(targets, local_t, m)
                 tnrm = _gather(nrm_t, rows)
-        out = net(uv_t)
-        per_patch = (((out - targets) ** 2).sum(-1) * m).sum(1) / denom  # (B,) mean squared residual
-        loss = per_patch.sum()
-        if use_normals:
-            cols = _tilt_columns(K, cfg.normal_fraction, gen, dev)
-            loss = loss + cfg.normal_weight * _tilt(net, uv_t, tnrm, m, cols).sum()
+        cols = _tilt_columns(K, cfg.normal_fraction, gen, dev) if use_normals else None
+
+        def losses(part, sl):
+            out = part(uv_t[sl])
+            pp = (((out - targets[sl]) ** 2).sum(-1) * m[sl]).sum(1) / denom[sl]  # mean squared residual
+            loss = pp.sum()
+            if use_normals:
+                loss = loss + cfg.normal_weight * _tilt(part, uv_t[sl], tnrm[sl], m[sl], cols).sum()
+            return pp, loss
+
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        # (B,) position residuals; blocks whose patches have all stopped are not run (their kept
+        # weights are already frozen, so this changes nothing but the time)
+        per_patch, loss = _blockwise(net, losses, skip=stopped)
         if cfg.stop == "discrepancy" and step >= cfg.match_every:
             # Patches whose residual reached the noise level are frozen at the weights that produced it.
             newly = (per_patch.detach() <= threshold) & ~stopped
             if newly.any():
                 sel = newly.cpu().numpy()
-                _copy_rows(frozen, {"weights": net.weights, "biases": net.biases}, newly)
+                _copy_rows(frozen, net, newly)
                 frozen_idx[sel] = idx[sel]
                 stopped_at[sel] = step
                 stopped |= newly
             if stopped.all():
                 break
         opt.step()
-        losses.append(float(loss.detach()) / B)
+        history.append(float(loss) / max(1, int(torch.isfinite(per_patch).sum())))
         if progress:
-            progress(1, losses[-1])
-    if progress and len(losses) < cfg.local_steps:
-        progress(cfg.local_steps - len(losses), losses[-1] if losses else float("nan"))
+            progress(1, history[-1])
+    if progress and len(history) < cfg.local_steps:
+        progress(cfg.local_steps - len(history), history[-1] if history else float("nan"))
     keep = stopped.cpu().numpy()
     final = _on_cpu(net.state_for(slice(None)))
     _copy_rows(frozen, final, ~keep)
     frozen_idx[~keep] = idx[~keep]
     return ChartState([w.cpu() for w in frozen["weights"]], [b.cpu() for b in frozen["biases"]],
-                      frozen_idx, stopped_at, {"local_loss": losses})
+                      frozen_idx, stopped_at, {"local_loss": history})
 
 
 def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray, state: ChartState,
@@ -253,9 +310,9 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     """
     dev = resolve_device(cfg.device)
     B = len(uv)
-    net = BatchedMLP(B, cfg.widths).to(dev)
+    net = _network(B, cfg, dev)
     net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    opt = _adam(net, cfg.lr)
     uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
     tgt = torch.as_tensor(targets_local, dtype=torch.float32, device=dev)
     m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
@@ -264,29 +321,33 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     best_state = _on_cpu(net.state_for(slice(None)))
     use_normals = cfg.normal_weight > 0 and normals is not None
     nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
-    losses = []
+    history = []
     gen = torch.Generator().manual_seed(int(cfg.seed))
     for step in range(cfg.consistency_steps + 1):
-        out = net(uv_t)
-        per_patch = (((out - tgt) ** 2).sum(-1) * m).sum(1) / denom
-        if use_normals:
-            cols = _tilt_columns(uv.shape[1], cfg.normal_fraction, gen, dev)
-            per_patch = per_patch + cfg.normal_weight * _tilt(net, uv_t, nrm_t, m, cols)
-        better = per_patch.detach() < best
-        if better.any():
-            _copy_rows(best_state, {"weights": net.weights, "biases": net.biases}, better)
-            best = torch.where(better, per_patch.detach(), best)
-        if step == cfg.consistency_steps:
-            break
-        loss = per_patch.sum()
+        cols = _tilt_columns(uv.shape[1], cfg.normal_fraction, gen, dev) if use_normals else None
+
+        def losses(part, sl):
+            out = part(uv_t[sl])
+            pp = (((out - tgt[sl]) ** 2).sum(-1) * m[sl]).sum(1) / denom[sl]
+            if use_normals:
+                pp = pp + cfg.normal_weight * _tilt(part, uv_t[sl], nrm_t[sl], m[sl], cols)
+            return pp, pp.sum()
+
+        last = step == cfg.consistency_steps
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        per_patch, loss = _blockwise(net, losses, backward=not last)
+        better = per_patch < best
+        if better.any():
+            _copy_rows(best_state, net, better)
+            best = torch.where(better, per_patch, best)
+        if last:
+            break
         opt.step()
-        losses.append(float(loss.detach()) / B)
+        history.append(float(loss) / B)
         if progress:
-            progress(1, losses[-1])
+            progress(1, history[-1])
     hist = dict(state.history)
-    hist["consistency_loss"] = losses
+    hist["consistency_loss"] = history
     return ChartState(best_state["weights"], best_state["biases"], state.match, state.stopped_at, hist)
 
 

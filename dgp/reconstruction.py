@@ -65,6 +65,7 @@ class ReconstructionConfig:
     matching: str = FitConfig.matching
     sinkhorn_reg: float = FitConfig.sinkhorn_reg
     batch_size: int = FitConfig.batch_size
+    block: int = FitConfig.block
     stop: str = FitConfig.stop
     tau: float = FitConfig.tau
     normal_weight: float = FitConfig.normal_weight
@@ -97,6 +98,7 @@ class ReconstructionConfig:
             (self.matching in ("emd", "sinkhorn"), "matching must be emd or sinkhorn"),
             (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
             (self.batch_size >= 1, "batch-size must be at least 1"),
+            (self.block >= 0, "block must be non-negative"),
             (self.stop in ("discrepancy", "fixed"), "stop must be discrepancy or fixed"),
             (self.tau > 0, "tau must be positive"),
             (self.normal_weight >= 0, "normal-weight must be non-negative"),

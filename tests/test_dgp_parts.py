@@ -4,8 +4,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dgp.coordmlp import BatchedMLP
-from dgp.fit import FitConfig, fit_local
+from dgp.coordmlp import BatchedMLP, BlockedMLP
+from dgp.fit import FitConfig, evaluate_charts, fit_consistency, fit_local
 from dgp.matching import emd_assignment, emd_assignments, match_batch, sinkhorn_targets
 from dgp.metrics import compare_points
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
@@ -306,3 +306,68 @@ def test_normal_term_keeps_the_chart_off_the_noise(rng):
     pts = np.c_[rng.uniform(-1, 1, size=(300, 2)), 0.03 * rng.normal(size=300)]
     without, with_term = _plane_chart_error(pts, 0.0), _plane_chart_error(pts, 0.05)
     assert with_term < 0.85 * without  # measured: 0.74x here, 0.64x with another draw of the noise
+
+
+def test_blocked_mlp_is_the_batched_mlp_in_blocks():
+    whole, blocked = BatchedMLP(7, (2, 16, 16, 3), seed=3), BlockedMLP(7, (2, 16, 16, 3), block=3, seed=3)
+    assert [len(part.weights[0]) for _, part in blocked.blocks()] == [3, 3, 1]
+    x = torch.rand(7, 9, 2)
+    torch.testing.assert_close(blocked(x), whole(x))
+    for a, b in zip(blocked.forward_with_jacobian(x), whole.forward_with_jacobian(x)):
+        torch.testing.assert_close(a, b)
+    # load_for / state_for with a mask that crosses the blocks
+    rows = torch.tensor([True, False, True, True, False, False, True])
+    other = BatchedMLP(7, (2, 16, 16, 3), seed=9)
+    blocked.load_for(rows, other.state_for(rows))
+    expected = torch.where(rows[:, None, None], other(x), whole(x))
+    torch.testing.assert_close(blocked(x), expected)
+    torch.testing.assert_close(blocked.state_for(rows)["weights"][1], other.weights[1][rows].detach())
+
+
+def test_blocked_fit_is_the_unblocked_fit(rng):
+    # blocking is a cache optimisation: the same seed gives the same charts, stopping included
+    d = rng.normal(size=(3000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    pts = d + 0.01 * rng.normal(size=d.shape)
+    p = make_patches(pts, d, radius=0.35, padding=1.5, min_points=10, seed=0)
+    assert len(p) > 8
+    local, nloc = p.to_local(pts), p.directions_to_local(d)
+    sigma = np.full(len(p), 0.04) / p.scale  # above the true noise, so that patches stop early
+    states = []
+    for block in (0, 5):
+        cfg = FitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20,
+                        block=block)
+        st = fit_local(p.uv, local, p.mask, sigma, cfg, seed=0, normals=nloc)
+        states.append((st, fit_consistency(p.uv, local, p.mask, st, cfg, normals=nloc)))
+    (plain, plain_c) = states[0]
+    assert (plain.stopped_at < 120).any()
+    for blocked, blocked_c in states[1:]:
+        assert np.array_equal(plain.stopped_at, blocked.stopped_at)
+        assert np.array_equal(plain.match, blocked.match)
+        # the same charts on the real uv samples (the padding's outputs are unconstrained). Not
+        # bit for bit in general: another batch size may run another matmul kernel, whose last
+        # bits Adam can carry into the weights (with blocks of 2, 2 of these 62 charts moved by
+        # up to 0.003 in local units, a tenth of the noise)
+        for a, b in ((plain, blocked), (plain_c, blocked_c)):
+            ca = evaluate_charts(a.weights, a.biases, torch.as_tensor(p.uv, dtype=torch.float32), cfg.widths)
+            cb = evaluate_charts(b.weights, b.biases, torch.as_tensor(p.uv, dtype=torch.float32), cfg.widths)
+            real = torch.as_tensor(p.mask)
+            torch.testing.assert_close(ca[real], cb[real], rtol=0, atol=1e-5)
+
+
+def test_blockwise_skips_blocks_that_have_all_stopped():
+    from dgp.fit import _blockwise
+
+    net = BlockedMLP(6, (2, 8, 3), block=2, seed=0)
+    x = torch.rand(6, 5, 2)
+    skip = torch.tensor([True, True, True, False, False, False])
+
+    def losses(part, sl):
+        per = part(x[sl]).pow(2).sum((1, 2))
+        return per, per.sum()
+
+    report, total = _blockwise(net, losses, skip=skip)
+    assert torch.isnan(report[:2]).all() and torch.isfinite(report[2:]).all()
+    torch.testing.assert_close(total, net(x)[2:].pow(2).sum().detach())
+    grads = [part.weights[0].grad for _, part in net.blocks()]
+    assert grads[0] is None and grads[1].abs().sum() > 0 and grads[2].abs().sum() > 0

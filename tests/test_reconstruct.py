@@ -136,6 +136,7 @@ def test_cli_reconstruct_export_evaluate(tmp_path):
     (["--device", "tpu"], "device"),
     (["--min-density", "1.5"], "min-density"),
     (["--normal-fraction", "0"], "normal-fraction"),
+    (["--block", "-1"], "block"),
     (["--normal-weight", "-1"], "normal-weight"),
 ])
 def test_cli_bad_flags(tmp_path, flags, fragment):
