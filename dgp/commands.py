@@ -131,7 +131,9 @@ def _baseline(args, cloud) -> int:
 
     if args.state or args.dense or args.charts:
         raise InputError(f"--state, --dense and --charts need --method dgp, not {args.method}")
-    opts = {"depth": args.poisson_depth} if args.method == "poisson" else {}
+    if not 0 <= args.poisson_trim < 1:
+        raise InputError(f"--poisson-trim must be in [0, 1), got {args.poisson_trim}")
+    opts = {"depth": args.poisson_depth, "trim": args.poisson_trim} if args.method == "poisson" else {}
     mesh = reconstruct_baseline(cloud, args.method, **opts)
     write_mesh(args.output, mesh)
     print(f"wrote {args.output}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces ({args.method})")
@@ -193,6 +195,9 @@ def register(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--method", choices=["dgp", "poisson", "bpa"], default="dgp",
                    help="dgp, or a baseline: Screened Poisson (--poisson-depth) or Ball Pivoting (%(default)s)")
+    p.add_argument("--poisson-trim", type=float, default=0.02,
+                   help="with --method poisson: the fraction of lowest-density vertices removed, which opens the "
+                        "surface where the scan has no points; 0 keeps it watertight (%(default)s)")
     _add_fit_flags(p)
     p.set_defaults(func=cmd_reconstruct)
 

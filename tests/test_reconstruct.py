@@ -168,6 +168,23 @@ def test_baselines_on_sphere(tmp_path, method):
     assert len(mesh.faces) > 500 and np.abs(r - 1).mean() < 0.02
 
 
+def test_poisson_trim_flag(tmp_path):
+    rng = np.random.default_rng(6)
+    pts, nrm = sphere_points(3000, rng, noise=0.002)
+    write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
+    meshes = {}
+    for trim in ("0", "0.02"):
+        proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / f"o{trim}.ply", "--method", "poisson",
+                    "--poisson-depth", "6", "--poisson-trim", trim)
+        assert proc.returncode == 0, proc.stderr
+        meshes[trim] = read_mesh(tmp_path / f"o{trim}.ply")
+    assert meshes["0"].is_watertight  # untrimmed Screened Poisson closes the sphere
+    assert len(meshes["0.02"].vertices) < len(meshes["0"].vertices)
+    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / "bad.ply", "--method", "poisson",
+                "--poisson-trim", "1.5")
+    assert proc.returncode == 2 and "--poisson-trim" in proc.stderr and not (tmp_path / "bad.ply").exists()
+
+
 def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch):
     # Ctrl-C during the second chunk: the first chunk's charts are kept and can be sampled
     import dgp.reconstruction as rmod
