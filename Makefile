@@ -16,7 +16,7 @@ test-slow:
 data: setup
 	.venv/bin/python scripts/make_data.py
 
-# The surface benchmark (every shape and noise level, pictures; about 21 minutes on 2 cores).
+# The surface benchmark (every shape and noise level, pictures; about 25 minutes on 2 cores).
 bench: setup
 	.venv/bin/python benchmarks/surface.py --threads 2
 
