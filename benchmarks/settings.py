@@ -24,7 +24,7 @@ from benchmarks._util import write_atomic  # noqa: E402
 
 # the defaults, then each of their choices undone one at a time
 STANDARD = ['{}', '{"normal_weight": 0}', '{"local_steps": 300, "consistency_steps": 100}', '{"min_density": 0}',
-            '{"trim": 3.0}']
+            '{"trim": 3.0}', '{"pockets": 0}', '{"block": 0}']
 
 
 def main(argv=None):

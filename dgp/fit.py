@@ -49,8 +49,9 @@ class FitConfig:
     """Settings of the chart fitting (the defaults are the documented ones).
 
     ``block``: on the CPU a step runs forward and backward over blocks of this many patches
-    (`BlockedMLP`, cache-sized; the same fit, about twice as fast); on CUDA the whole chunk runs
-    at once. 0 turns the blocking off.
+    (`BlockedMLP`, cache-sized: the same fit; a plain step about twice as fast, the default
+    bunny fit 111 s -> 100 s, benchmarks/results/); on CUDA the whole chunk runs at once. 0
+    turns the blocking off.
     """
 
     widths: tuple = DEFAULT_WIDTHS
