@@ -1,7 +1,10 @@
 """Fitting the per-patch charts: the local phase and the consistency phase.
 
 All patches of a chunk (``batch_size`` of them) are fit together by one `BatchedMLP` and one
-Adam optimiser; peak memory is bounded by the chunk, whatever the number of patches.
+Adam optimiser; peak memory is bounded by the chunk, whatever the number of patches. On the
+CPU the chunk's networks are held as a `BlockedMLP` and each step runs forward and backward
+one cache-sized block of patches at a time (``block``), skipping blocks whose patches have all
+stopped; the fit is the same.
 
 Local phase, per patch p with uv samples ``uv_p (n_p, 2)`` and local points ``x_p (n_p, 3)``:
 
