@@ -277,7 +277,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
         per_patch, loss = _blockwise(net, losses, skip=stopped)
         if cfg.stop == "discrepancy" and step >= cfg.match_every:
             # Patches whose residual reached the noise level are frozen at the weights that produced it.
-            newly = (per_patch.detach() <= threshold) & ~stopped
+            newly = (per_patch <= threshold) & ~stopped
             if newly.any():
                 sel = newly.cpu().numpy()
                 _copy_rows(frozen, net, newly)
