@@ -43,6 +43,15 @@ def _peak_gflops(torch, device, repeat=5):
     return 2 * n ** 3 / _median_step(lambda: a @ b, repeat, device) / 1e9
 
 
+def _matching_seconds(assign, a, b, method: str, repeat: int = 20) -> float:
+    """Seconds of one ``assign(a, b, method)`` (after a warm-up call, which imports the solver)."""
+    assign(a, b, method)
+    t = time.perf_counter()
+    for _ in range(repeat):
+        assign(a, b, method)
+    return (time.perf_counter() - t) / repeat
+
+
 def _median_step(step, repeat, device=None):
     import torch
 
@@ -106,7 +115,7 @@ def main(argv=None):
     import torch
 
     from dgp.coordmlp import BatchedMLP, BlockedMLP
-    from dgp.fit import FitConfig, _adam
+    from dgp.fit import FitConfig, _adam, block_patches
     from dgp.matching import emd_assignment
 
     torch.set_num_threads(args.threads)
@@ -118,7 +127,7 @@ def main(argv=None):
     peak = _peak_gflops(torch, dev)
     macs = sum(a * b for a, b in zip(widths[:-1], widths[1:]))  # multiply-adds per sample, forward
     block = FitConfig.block
-    print(f"matrix-product peak {peak:.0f} GFLOP/s; blocks of {block} patches")
+    print(f"matrix-product peak {peak:.0f} GFLOP/s; blocks of about {block} uv samples")
     rows = []
 
     def ours(tb, tk):  # what dgp reconstruct runs: blocks on the CPU, the whole batch on CUDA
@@ -136,7 +145,7 @@ def main(argv=None):
             loss.backward()
             opt.step()
 
-        blocked = BlockedMLP(P, widths, block=block, seed=args.seed, device=dev)
+        blocked = BlockedMLP(P, widths, block=block_patches(block, K), seed=args.seed, device=dev)
         bopt = _adam(blocked, 1e-3)
 
         def blocked_step():  # as dgp.fit does it: forward and backward one block at a time
@@ -163,15 +172,11 @@ def main(argv=None):
         # lie near their points; random clouds would make the simplex work much harder)
         a = rng.uniform(-1, 1, size=(K, 3)) * [1.0, 1.0, 0.05]
         b = rng.permutation(a) + 0.05 * rng.normal(size=(K, 3))
-        emd_assignment(a, b)  # warm-up (imports POT)
-        t = time.perf_counter()
-        for _ in range(20):
-            emd_assignment(a, b)
-        tm = (time.perf_counter() - t) / 20 * P
+        tm, ta = (_matching_seconds(emd_assignment, a, b, method) * P for method in ("emd", "lsa"))
         nets.clear()
         opts.clear()
         gflop = 6 * P * K * macs / 1e9  # per step
-        rows.append((P, K, tl, tb, tk, tm, gflop))
+        rows.append((P, K, tl, tb, tk, tm, ta, gflop))
         print(f"P={P}, K={K}: loop {tl:.3f} s/step ({gflop / tl:.0f} GFLOP/s), batched {tb:.3f}, blocked {tk:.3f} "
               f"({gflop / tk:.0f} GFLOP/s), loop / blocked {tl / tk:.1f}x, one matching of all patches {tm:.2f} s",
               flush=True)
@@ -182,8 +187,9 @@ def main(argv=None):
         f"--points {args.points}" + (f" --device {args.device}" if dev.type != "cpu" else "") + "` ("
         + (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU")
         + f", {args.threads} CPU thread(s); widths {'-'.join(map(str, widths))}; "
-        f"median of {args.repeat} steps; the same fused Adam for all). Blocked: `BlockedMLP`, blocks of {block} "
-        "patches, forward and backward block by block, as `dgp reconstruct` runs on the CPU.",
+        f"median of {args.repeat} steps; the same fused Adam for all). Blocked: `BlockedMLP`, blocks of "
+        f"{block} // points patches ({block} uv samples), forward and backward block by block, as `dgp reconstruct` "
+        "runs on the CPU.",
         "",
         f"This machine's matrix-product peak: {peak:.0f} GFLOP/s (one square float32 product, side "
         f"{2048 if dev.type == 'cpu' else 8192}). A step is "
@@ -191,19 +197,19 @@ def main(argv=None):
         "",
         "| patches | points | loop s/step | batched s/step | blocked s/step | loop / batched | loop / blocked | loop GFLOP/s "
         "| best GFLOP/s | peak / loop rate (most any batching could gain) | one EMD matching of all patches (s) "
-        "| matching every 50 steps, share of time |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| matching every 50 steps, share of time | the same matching by `--matching lsa` (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for P, K, tl, tb, tk, tm, gflop in rows:
+    for P, K, tl, tb, tk, tm, ta, gflop in rows:
         share = (tm / 50) / (tm / 50 + ours(tb, tk))
         lines.append(f"| {P} | {K} | {tl:.4f} | {tb:.4f} | {tk:.4f} | {tl / tb:.1f}× | {tl / tk:.1f}× | {gflop / tl:.0f} | "
-                     f"{gflop / min(tb, tk):.0f} | {peak * tl / gflop:.1f}× | {tm:.2f} | {100 * share:.0f}% |")
+                     f"{gflop / min(tb, tk):.0f} | {peak * tl / gflop:.1f}× | {tm:.3g} | {100 * share:.0f}% | {ta:.3g} |")
     lines += ["", "Per step with the matching included: the reference schedule (one network at a time, every patch "
               f"re-matched every step) against ours ({'blocked' if dev.type == 'cpu' else 'batched'}, re-matched every "
               "50 steps). The matching is timed "
               "on a flat patch against a shuffled noisy copy of itself.", "",
               "| patches | points | reference schedule s/step | ours s/step | ratio |", "| --- | --- | --- | --- | --- |"]
-    for P, K, tl, tb, tk, tm, gflop in rows:
+    for P, K, tl, tb, tk, tm, ta, gflop in rows:
         lines.append(f"| {P} | {K} | {tl + tm:.3f} | {ours(tb, tk) + tm / 50:.3f} | {(tl + tm) / (ours(tb, tk) + tm / 50):.1f}× |")
     if args.schedule:
         sched = _schedule([int(k) for k in args.schedule.split(",")], args.seed)

@@ -44,17 +44,20 @@ import numpy as np
 import torch
 
 from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP, BlockedMLP
-from dgp.matching import emd_assignments, match_batch
+from dgp.matching import EXACT_METHODS, emd_assignments, match_batch
 
 
 @dataclass
 class FitConfig:
     """Settings of the chart fitting (the defaults are the documented ones).
 
-    ``block``: on the CPU a step runs forward and backward over blocks of this many patches
-    (`BlockedMLP`, cache-sized: the same fit; a plain step about twice as fast, the default
-    bunny fit 111 s -> 100 s, benchmarks/results/); on CUDA the whole chunk runs at once. 0
-    turns the blocking off.
+    ``block``: on the CPU a step runs forward and backward over blocks of about this many uv
+    samples, ``block // K`` patches of K samples each (`BlockedMLP`, cache-sized: the same fit;
+    a plain step about twice as fast, the default bunny fit 111 s -> 100 s,
+    benchmarks/results/); on CUDA the whole chunk runs at once. 0 turns the blocking off.
+
+    ``matching``: "emd" (exact, POT's ``ot.emd``), "lsa" (the same exact matching by scipy's
+    ``linear_sum_assignment``, about 4× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
     """
 
     widths: tuple = DEFAULT_WIDTHS
@@ -69,7 +72,7 @@ class FitConfig:
     tau: float = 0.8
     normal_weight: float = 0.05
     normal_fraction: float = 0.1
-    block: int = 16
+    block: int = 4096
     device: str = "cpu"
     seed: int = 0
 
@@ -100,7 +103,7 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray, method: str = "emd") -> np.ndarray:
     """(P, K) int: OT matching of uv spread over each patch's tangent box to its points' (x, y)."""
     flat = np.zeros(local.shape)
     flat[..., :2] = local[..., :2]
@@ -109,7 +112,7 @@ def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray) -> 
         if n:
             lo, hi = local[p, :n, :2].min(0), local[p, :n, :2].max(0)
             spread[p, :n, :2] = lo + uv[p, :n] * (hi - lo)
-    return emd_assignments(spread, flat, counts)
+    return emd_assignments(spread, flat, counts, method=method)
 
 
 def _on_cpu(state: dict) -> dict:
@@ -134,11 +137,19 @@ def _copy_rows(dst: dict, src, rows, at=slice(None)) -> None:
             d[at][rows] = s.detach()[rows.to(s.device)].cpu()
 
 
-def _network(B: int, cfg: FitConfig, dev: torch.device, seed: int | None = None):
-    """The chunk's B networks: a `BlockedMLP` on the CPU (``cfg.block`` patches a block), one
-    `BatchedMLP` elsewhere; both start from ``BatchedMLP(B, cfg.widths, seed)``'s weights."""
-    if dev.type == "cpu" and 0 < cfg.block < B:
-        return BlockedMLP(B, cfg.widths, block=cfg.block, seed=seed, device=dev)
+def block_patches(block: int, K: int) -> int:
+    """Patches per block for blocks of about ``block`` uv samples of patches padded to K
+    samples (at least 1; 0 when ``block`` is 0, blocking off)."""
+    return max(1, block // max(1, K)) if block > 0 else 0
+
+
+def _network(B: int, K: int, cfg: FitConfig, dev: torch.device, seed: int | None = None):
+    """The chunk's B networks of K uv samples each: a `BlockedMLP` on the CPU (blocks of about
+    ``cfg.block`` samples), one `BatchedMLP` elsewhere; both start from
+    ``BatchedMLP(B, cfg.widths, seed)``'s weights."""
+    per = block_patches(cfg.block, K)
+    if dev.type == "cpu" and 0 < per < B:
+        return BlockedMLP(B, cfg.widths, block=per, seed=seed, device=dev)
     return BatchedMLP(B, cfg.widths, seed=seed).to(dev)
 
 
@@ -203,9 +214,9 @@ def _nearest_rows(targets: torch.Tensor, local_t: torch.Tensor, mask_t: torch.Te
 
 
 def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConfig):
-    """Targets (P, K, 3) and, for EMD, the index (P, K) of the matched rows."""
-    if cfg.matching == "emd":
-        return None, emd_assignments(pred, local, counts)
+    """Targets (P, K, 3) and, for the exact matchings, the index (P, K) of the matched rows."""
+    if cfg.matching in EXACT_METHODS:
+        return None, emd_assignments(pred, local, counts, method=cfg.matching)
     return match_batch(pred, local, counts, "sinkhorn", cfg.sinkhorn_reg), None
 
 
@@ -230,7 +241,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     dev = resolve_device(cfg.device)
     B, K, _ = local.shape
     counts = mask.sum(1)
-    net = _network(B, cfg, dev, seed)
+    net = _network(B, K, cfg, dev, seed)
     opt = _adam(net, cfg.lr)
     uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
     local_t = torch.as_tensor(local, dtype=torch.float32, device=dev)
@@ -238,7 +249,7 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     denom = m.sum(1).clamp(min=1)
     use_normals = cfg.normal_weight > 0 and normals is not None
     nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
-    idx = _tangent_matching(uv, local, counts)
+    idx = _tangent_matching(uv, local, counts, cfg.matching if cfg.matching in EXACT_METHODS else "emd")
     targets = _gather(local_t, torch.as_tensor(idx, device=dev))
     tnrm = _gather(nrm_t, torch.as_tensor(idx, device=dev)) if use_normals else None
     gen = torch.Generator().manual_seed(int(seed))
@@ -313,8 +324,8 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
         `fit_local` when ``cfg.normal_weight > 0``
     """
     dev = resolve_device(cfg.device)
-    B = len(uv)
-    net = _network(B, cfg, dev)
+    B, K = uv.shape[:2]
+    net = _network(B, K, cfg, dev)
     net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
     opt = _adam(net, cfg.lr)
     uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
@@ -328,7 +339,7 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     history = []
     gen = torch.Generator().manual_seed(int(cfg.seed))
     for step in range(cfg.consistency_steps + 1):
-        cols = _tilt_columns(uv.shape[1], cfg.normal_fraction, gen, dev) if use_normals else None
+        cols = _tilt_columns(K, cfg.normal_fraction, gen, dev) if use_normals else None
 
         def losses(part, sl):
             out = part(uv_t[sl])

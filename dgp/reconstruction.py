@@ -95,7 +95,7 @@ class ReconstructionConfig:
             (self.consistency_rounds >= 1, "consistency-rounds must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.match_every >= 1, "match-every must be at least 1"),
-            (self.matching in ("emd", "sinkhorn"), "matching must be emd or sinkhorn"),
+            (self.matching in ("emd", "lsa", "sinkhorn"), "matching must be emd, lsa or sinkhorn"),
             (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
             (self.batch_size >= 1, "batch-size must be at least 1"),
             (self.block >= 0, "block must be non-negative"),

@@ -1,11 +1,12 @@
 """Parts of the Deep Geometric Prior against naive versions and analytic answers."""
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from dgp.coordmlp import BatchedMLP, BlockedMLP
-from dgp.fit import FitConfig, evaluate_charts, fit_consistency, fit_local
+from dgp.fit import FitConfig, block_patches, evaluate_charts, fit_consistency, fit_local
 from dgp.matching import emd_assignment, emd_assignments, match_batch, sinkhorn_targets
 from dgp.metrics import compare_points
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
@@ -65,6 +66,37 @@ def test_emd_matches_brute_force_optimum(rng):
     cost = lambda p: ((a - b[list(p)]) ** 2).sum()  # noqa: E731
     best = min(cost(p) for p in permutations(range(6)))
     assert np.isclose(cost(emd_assignment(a, b)), best)
+
+
+def test_lsa_is_the_emd_matching(rng):
+    # generic data has one optimal matching, so both exact solvers must return it
+    for n in (1, 7, 60, 250):
+        a = rng.normal(size=(n, 3))
+        b = rng.permutation(a + 0.1 * rng.normal(size=(n, 3)))
+        assert np.array_equal(emd_assignment(a, b, "lsa"), emd_assignment(a, b, "emd"))
+    counts = np.array([30, 0, 17, 30])
+    pred, pts = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
+    assert np.array_equal(emd_assignments(pred, pts, counts, workers=2, method="lsa"),
+                          emd_assignments(pred, pts, counts, workers=1))
+    np.testing.assert_array_equal(match_batch(pred, pts, counts, "lsa"), match_batch(pred, pts, counts, "emd"))
+    with pytest.raises(ValueError, match="exact matching"):
+        emd_assignment(a, b, "hungarian")
+
+
+def test_fit_with_lsa_is_the_fit_with_emd(rng):
+    # the same matchings at every re-match, so the same charts bit for bit
+    d = rng.normal(size=(1500, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    pts = d + 0.01 * rng.normal(size=d.shape)
+    p = make_patches(pts, d, radius=0.4, padding=1.5, min_points=10, seed=0)
+    local, nloc = p.to_local(pts), p.directions_to_local(d)
+    sigma = np.full(len(p), 0.01) / p.scale
+    states = [fit_local(p.uv, local, p.mask, sigma, FitConfig(widths=(2, 16, 16, 3), local_steps=60, match_every=15,
+                                                               matching=m), seed=0, normals=nloc)
+              for m in ("emd", "lsa")]
+    assert np.array_equal(states[0].match, states[1].match)
+    for a, b in zip(states[0].weights, states[1].weights):
+        assert torch.equal(a, b)
 
 
 def test_sinkhorn_close_to_emd_for_small_reg(rng):
@@ -334,7 +366,9 @@ def test_blocked_fit_is_the_unblocked_fit(rng):
     local, nloc = p.to_local(pts), p.directions_to_local(d)
     sigma = np.full(len(p), 0.04) / p.scale  # above the true noise, so that patches stop early
     states = []
-    for block in (0, 5):
+    K = p.uv.shape[1]
+    assert block_patches(5 * K, K) == 5 and block_patches(5 * K + K - 1, K) == 5 and block_patches(1, K) == 1
+    for block in (0, 5 * K):  # off, then blocks of 5 patches
         cfg = FitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20,
                         block=block)
         st = fit_local(p.uv, local, p.mask, sigma, cfg, seed=0, normals=nloc)
