@@ -151,8 +151,9 @@ class BlockedMLP(nn.Module):
 
     A training step can then run forward and backward one block at a time (`blocks`): on a CPU
     the activations of a whole chunk (P × K × width floats, tens of MB) do not fit in cache and
-    the element-wise steps (ReLU and its backward) run at memory speed; a block of 16 patches
-    does fit, which makes a plain step about twice as fast (benchmarks/results/speed.md). The
+    the element-wise steps (ReLU and its backward) run at memory speed; a block of 16 patches of
+    256 points does fit, which makes a plain step about twice as fast (benchmarks/results/
+    speed.md; `dgp.fit` sizes blocks to about 4,096 samples whatever the patch size). The
     initial weights are those of ``BatchedMLP(n_models, widths, seed)``, so the blocking does
     not change what is fitted (Adam is element-wise, so one optimiser over all blocks is still
     P independent Adams).

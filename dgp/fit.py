@@ -53,11 +53,11 @@ class FitConfig:
 
     ``block``: on the CPU a step runs forward and backward over blocks of about this many uv
     samples, ``block // K`` patches of K samples each (`BlockedMLP`, cache-sized: the same fit;
-    a plain step about twice as fast, the default bunny fit 111 s -> 100 s,
+    a plain step about twice as fast, the default bunny fit 108 s -> 99 s,
     benchmarks/results/); on CUDA the whole chunk runs at once. 0 turns the blocking off.
 
     ``matching``: "emd" (exact, POT's ``ot.emd``), "lsa" (the same exact matching by scipy's
-    ``linear_sum_assignment``, about 4× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
+    ``linear_sum_assignment``, 2-5× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
     """
 
     widths: tuple = DEFAULT_WIDTHS
