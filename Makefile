@@ -16,14 +16,14 @@ test-slow:
 data: setup
 	.venv/bin/python scripts/make_data.py
 
-# The surface benchmark (every shape and noise level, pictures; about 25 minutes on 2 cores).
+# The surface benchmark (every shape and noise level, pictures; about 25-27 minutes on 2 cores).
 bench: setup
 	.venv/bin/python benchmarks/surface.py --threads 2
 
 bench-quick: setup
 	.venv/bin/python benchmarks/surface.py --threads 2 --quick
 
-# Batched and blocked against one-at-a-time fitting, the arithmetic ceiling, and the matching schedule (about 10 minutes).
+# Batched and blocked against one-at-a-time fitting, the arithmetic ceiling, and the matching schedule (about 5 minutes).
 bench-speed: setup
 	.venv/bin/python benchmarks/speed.py --threads 2 --points 256,32
 

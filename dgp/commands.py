@@ -43,7 +43,7 @@ def _add_fit_flags(p):
     g.add_argument("--match-every", type=int, default=d.match_every, help="recompute the OT matching every k steps (%(default)s)")
     g.add_argument("--matching", choices=["emd", "lsa", "sinkhorn"], default=d.matching,
                    help="OT solver: emd (exact, POT's ot.emd), lsa (the same exact matching by scipy's "
-                        "linear_sum_assignment, 2-5x faster), sinkhorn (entropic) (%(default)s)")
+                        "linear_sum_assignment, 2-4x faster), sinkhorn (entropic) (%(default)s)")
     g.add_argument("--sinkhorn-reg", type=float, default=d.sinkhorn_reg, help="Sinkhorn regularisation, relative (%(default)s)")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="patches fit together; bounds memory (%(default)s)")
     g.add_argument("--block", type=int, default=d.block,

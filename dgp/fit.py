@@ -57,7 +57,7 @@ class FitConfig:
     benchmarks/results/); on CUDA the whole chunk runs at once. 0 turns the blocking off.
 
     ``matching``: "emd" (exact, POT's ``ot.emd``), "lsa" (the same exact matching by scipy's
-    ``linear_sum_assignment``, 2-5× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
+    ``linear_sum_assignment``, 2-4× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
     """
 
     widths: tuple = DEFAULT_WIDTHS

@@ -71,6 +71,9 @@ def test_same_seed_same_output():
     np.testing.assert_array_equal(a.points, b.points)
     c = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**dict(cfg, seed=1))).sample(5)
     assert not np.array_equal(a.points[: len(c.points)], c.points[: len(a.points)])
+    # scipy's exact matching finds POT's matchings, so the whole reconstruction is the same
+    d = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**dict(cfg, matching="lsa"))).sample(5)
+    np.testing.assert_array_equal(a.points, d.points)
 
 
 def test_missing_normals_are_estimated():
