@@ -97,13 +97,13 @@ def main(argv=None):
                              m["fscore"], r["seconds"], r["peak_mb"]])
                 print(rows[-1], flush=True)
             if noise == 0.005 and not args.no_pictures:
-                # in a fresh process: Open3D's offscreen renderer has hung here (in BeginFrame) after
-                # the fits and distance queries of this long-lived one, never in a fresh one
+                # Open3D's offscreen renderer hangs in this long-lived process (after the fits and
+                # distance queries), in a fresh one that computed the distances first, and, for some
+                # meshes every time, on a process's second picture. So the distances are computed
+                # here, each process renders one panel (a few seconds) and saves it, and a panel whose
+                # process hangs or fails is tried again in a new one.
                 import subprocess
 
-                # It also hangs in a fresh process, for some meshes every time, on the second picture
-                # that process renders. So each process renders one panel (a few seconds) and saves it,
-                # and a panel whose process hangs or fails is tried again in a new one.
                 _distances(f"{mesh_path.stem}_{noise}", tmp, gt)
                 done, failures = False, 0
                 while not done and failures < PICTURE_TRIES:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dgp.errors import InputError
 from dgp.io import MESH_EXTS, WRITE_POINT_EXTS
+from dgp.matching import MATCHING_METHODS
 
 
 def _widths(text: str) -> tuple:
@@ -41,7 +42,7 @@ def _add_fit_flags(p):
     g.add_argument("--consistency-rounds", type=int, default=d.consistency_rounds, help="times the consistency targets are recomputed (%(default)s)")
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (%(default)s)")
     g.add_argument("--match-every", type=int, default=d.match_every, help="recompute the OT matching every k steps (%(default)s)")
-    g.add_argument("--matching", choices=["emd", "lsa", "sinkhorn"], default=d.matching,
+    g.add_argument("--matching", choices=MATCHING_METHODS, default=d.matching,
                    help="OT solver: emd (exact, POT's ot.emd), lsa (the same exact matching by scipy's "
                         "linear_sum_assignment, 2-4x faster), sinkhorn (entropic) (%(default)s)")
     g.add_argument("--sinkhorn-reg", type=float, default=d.sinkhorn_reg, help="Sinkhorn regularisation, relative (%(default)s)")

@@ -22,6 +22,11 @@ MATCHING_METHODS = ("emd", "lsa", "sinkhorn")
 EXACT_METHODS = ("emd", "lsa")
 
 
+def _check_exact(method: str) -> None:
+    if method not in EXACT_METHODS:
+        raise ValueError(f"unknown exact matching method {method!r}; choose from {EXACT_METHODS}")
+
+
 def _ot():
     try:
         import ot
@@ -55,8 +60,7 @@ def emd_assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") ->
     >>> bool((emd_assignment(x, x[::-1], "lsa") == np.arange(40)[::-1]).all())
     True
     """
-    if method not in EXACT_METHODS:
-        raise ValueError(f"unknown exact matching method {method!r}; choose from {EXACT_METHODS}")
+    _check_exact(method)
     n = len(pred)
     if len(points) != n:
         raise ValueError(f"emd_assignment needs equal sizes, got {n} and {len(points)}")
@@ -102,8 +106,7 @@ def emd_assignments(pred: np.ndarray, points: np.ndarray, counts: np.ndarray, wo
         if n:
             out[p, :n] = emd_assignment(pred[p, :n], points[p, :n], method)
 
-    if method not in EXACT_METHODS:
-        raise ValueError(f"unknown exact matching method {method!r}; choose from {EXACT_METHODS}")
+    _check_exact(method)
     if workers <= 1 or P < 2:
         for p in range(P):
             one(p)

@@ -24,6 +24,7 @@ import torch
 from dgp.coordmlp import BatchedMLP
 from dgp.errors import InputError
 from dgp.fit import ChartState, FitConfig, fit_consistency, fit_local, resolve_device
+from dgp.matching import MATCHING_METHODS
 from dgp.patches import Patches, make_patches
 from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
 
@@ -95,7 +96,8 @@ class ReconstructionConfig:
             (self.consistency_rounds >= 1, "consistency-rounds must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.match_every >= 1, "match-every must be at least 1"),
-            (self.matching in ("emd", "lsa", "sinkhorn"), "matching must be emd, lsa or sinkhorn"),
+            (self.matching in MATCHING_METHODS,
+             f"matching must be {', '.join(MATCHING_METHODS[:-1])} or {MATCHING_METHODS[-1]}"),
             (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
             (self.batch_size >= 1, "batch-size must be at least 1"),
             (self.block >= 0, "block must be non-negative"),
