@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._util import write_atomic  # noqa: E402
 
+SCHEDULE = "1,10,25,50,100"
+
 
 def _peak_gflops(torch, device, repeat=5):
     """This machine's float32 matrix-product rate (GFLOP/s) at the set thread count."""
@@ -108,7 +110,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda: where the networks run (the matching is on the CPU)")
-    ap.add_argument("--schedule", default="1,10,25,50,100", help="match-every values to compare ('' = skip)")
+    ap.add_argument("--schedule", default=SCHEDULE, help="match-every values to compare ('' = skip)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "speed.md"))
     args = ap.parse_args(argv)
 
@@ -184,7 +186,8 @@ def main(argv=None):
         "# Batched per-patch networks against one network at a time",
         "",
         f"Made by `.venv/bin/python benchmarks/speed.py --threads {args.threads} --patches {args.patches} "
-        f"--points {args.points}" + (f" --device {args.device}" if dev.type != "cpu" else "") + "` ("
+        f"--points {args.points}" + (f" --device {args.device}" if dev.type != "cpu" else "")
+        + (f" --schedule '{args.schedule}'" if args.schedule != SCHEDULE else "") + "` ("
         + (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU")
         + f", {args.threads} CPU thread(s); widths {'-'.join(map(str, widths))}; "
         f"median of {args.repeat} steps; the same fused Adam for all). Blocked: `BlockedMLP`, blocks of "
