@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,17 +115,54 @@ def blue_noise_uv(n: int, rng: np.random.Generator, iterations: int = 4, oversam
     Returns
     -------
     (n, 2) float
+
+    >>> uv = blue_noise_uv(100, np.random.default_rng(0))
+    >>> uv.shape, bool(((uv >= 0) & (uv <= 1)).all())
+    ((100, 2), True)
     """
+    return _lloyd(*_blue_noise_draws(n, rng, iterations, oversample))
+
+
+def _blue_noise_draws(n: int, rng: np.random.Generator, iterations: int = 4, oversample: int = 16):
+    """The random numbers `blue_noise_uv` uses, drawn in its order: start ``(n, 2)`` and
+    ``iterations`` probe sets ``(oversample * n, 2)`` (the probes do not depend on the samples,
+    so drawing them first and relaxing later gives the same result)."""
+    start = rng.uniform(size=(n, 2))
+    return start, [rng.uniform(size=(oversample * n, 2)) for _ in range(iterations)]
+
+
+def _lloyd(uv: np.ndarray, probe_sets: list) -> np.ndarray:
+    """Lloyd iterations of the samples ``uv (n, 2)``, one per probe set ``(m, 2)``."""
     from scipy.spatial import cKDTree
 
-    uv = rng.uniform(size=(n, 2))
-    for _ in range(iterations):
-        probes = rng.uniform(size=(oversample * n, 2))
+    n = len(uv)
+    for probes in probe_sets:
         owner = cKDTree(uv).query(probes)[1]
         sums = np.stack([np.bincount(owner, weights=probes[:, j], minlength=n) for j in range(2)], axis=1)
         cnt = np.bincount(owner, minlength=n)[:, None]
         uv = np.where(cnt > 0, sums / np.maximum(cnt, 1), uv)
     return uv
+
+
+def _blue_noise_many(sizes, rng: np.random.Generator, workers: int, group: int = 64) -> list:
+    """``[blue_noise_uv(n, rng) for n in sizes]``, the same arrays, with the relaxations spread
+    over ``workers`` threads (the k-d tree queries run without the GIL); the draws stay in
+    order, ``group`` patches' worth at a time to bound the memory."""
+    out = []
+    sizes = list(sizes)
+    pool = None
+    if workers > 1 and len(sizes) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(workers)
+    try:
+        for g in range(0, len(sizes), group):
+            draws = [_blue_noise_draws(n, rng) for n in sizes[g:g + group]]
+            out += list(pool.map(lambda d: _lloyd(*d), draws)) if pool else [_lloyd(*d) for d in draws]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return out
 
 
 def _frame(pts: np.ndarray, normal: np.ndarray):
@@ -143,7 +181,7 @@ def _frame(pts: np.ndarray, normal: np.ndarray):
 
 def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding: float = 2.0,
                  angle: float = 95.0, min_points: int = 20, max_points: int | None = None,
-                 seed: int = 0, cover: float | None = None) -> Patches:
+                 seed: int = 0, cover: float | None = None, workers: int | None = None) -> Patches:
     """Split a cloud into overlapping patches.
 
     Parameters
@@ -162,6 +200,8 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
         chart samples within ``core * r`` of the centre and passes ``cover = core``, so that every
         point lies in the kept part of some chart (thin parts such as ear tips otherwise fall
         into the padding of the patches on their other side only and come out with holes)
+    workers : threads for the uv samples' relaxation (default: the CPU count, at most 8); the
+        result does not depend on it
 
     Returns
     -------
@@ -224,9 +264,12 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
     rotation = np.zeros((P, 3, 3))
     scale = np.zeros(P)
     uv = np.zeros((P, K, 2))
+    if workers is None:
+        workers = min(8, os.cpu_count() or 1)
+    uvs = _blue_noise_many([len(idx) for idx in members], rng, workers)
     for p, (c, idx) in enumerate(zip(centres, members)):
         index[p, : len(idx)] = idx
         mask[p, : len(idx)] = True
         origin[p], rotation[p], scale[p] = _frame(points[idx], normals[c])
-        uv[p, : len(idx)] = blue_noise_uv(len(idx), rng)
+        uv[p, : len(idx)] = uvs[p]
     return Patches(np.asarray(centres), index, mask, origin, rotation, scale, uv, float(radius))

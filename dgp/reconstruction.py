@@ -392,7 +392,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     sigma = estimate_noise(pts, seed=cfg.seed)
     try:
         patches = make_patches(pts, cloud.normals, cfg.radius, cfg.padding, cfg.angle, cfg.min_points,
-                               cfg.max_points, seed=cfg.seed, cover=cfg.core)
+                               cfg.max_points, seed=cfg.seed, cover=cfg.core, workers=torch.get_num_threads())
     except ValueError as exc:
         raise InputError(str(exc), cloud.source) from None
     local = patches.to_local(pts)

@@ -136,6 +136,19 @@ def test_blue_noise_is_more_even_than_uniform(rng):
     assert nn_blue.min() > 2 * nn_uni.min() and nn_blue.std() < nn_uni.std()
 
 
+def test_threaded_blue_noise_is_the_serial_one():
+    from dgp.patches import _blue_noise_many
+
+    sizes = [5, 130, 1, 64, 200, 33, 90]
+    rng = np.random.default_rng(3)
+    serial = [blue_noise_uv(n, rng) for n in sizes]
+    threaded = _blue_noise_many(sizes, np.random.default_rng(3), workers=3, group=2)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded)) and len(threaded) == len(sizes)
+    pts, nrm = _plane(np.random.default_rng(0), n=1500, noise=0.01)
+    one, many = (make_patches(pts, nrm, radius=0.2, padding=1.5, min_points=10, seed=1, workers=w) for w in (1, 4))
+    assert np.array_equal(one.uv, many.uv) and np.array_equal(one.index, many.index)
+
+
 def _plane(rng, n=2000, noise=0.0):
     pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), noise * rng.normal(size=n)]
     return pts, np.tile([0.0, 0.0, 1.0], (n, 1))
