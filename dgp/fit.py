@@ -121,11 +121,12 @@ def _on_cpu(state: dict) -> dict:
 
 
 def _copy_rows(dst: dict, src, rows, at=slice(None)) -> None:
-    """``dst[k][i][at][rows] = src[k][i][rows]`` for the weights and biases; ``dst`` lives on the
-    CPU, ``src`` is a `BatchedMLP`, a `BlockedMLP` (copied block by block) or a state dict,
-    anywhere; ``rows`` is a (B,) bool mask."""
-    rows = torch.as_tensor(rows).cpu()
+    """``dst[k][i][at][rows] = src[k][i][rows]`` for the weights and biases; ``dst`` is a state
+    dict and ``src`` a `BatchedMLP`, a `BlockedMLP` (copied block by block) or a state dict, each
+    on any device; ``rows`` is a (B,) bool mask."""
+    rows = torch.as_tensor(rows)
     if isinstance(src, BlockedMLP):
+        rows = rows.cpu()
         for sl, part in src.blocks():
             if rows[sl].any():
                 _copy_rows(dst, part, rows[sl], sl)
@@ -134,7 +135,7 @@ def _copy_rows(dst: dict, src, rows, at=slice(None)) -> None:
         src = {"weights": src.weights, "biases": src.biases}
     for key in ("weights", "biases"):
         for d, s in zip(dst[key], src[key]):
-            d[at][rows] = s.detach()[rows.to(s.device)].cpu()
+            d[at][rows.to(d.device)] = s.detach()[rows.to(s.device)].to(d.device)
 
 
 def block_patches(block: int, K: int) -> int:
@@ -333,7 +334,7 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     m = torch.as_tensor(mask, dtype=torch.float32, device=dev)
     denom = m.sum(1).clamp(min=1)
     best = torch.full((B,), float("inf"), device=dev)
-    best_state = _on_cpu(net.state_for(slice(None)))
+    best_state = net.state_for(slice(None))  # on the fitting device until the end
     use_normals = cfg.normal_weight > 0 and normals is not None
     nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
     history = []
@@ -363,6 +364,7 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
             progress(1, history[-1])
     hist = dict(state.history)
     hist["consistency_loss"] = history
+    best_state = _on_cpu(best_state)
     return ChartState(best_state["weights"], best_state["biases"], state.match, state.stopped_at, hist)
 
 
