@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import os
 import shutil
 import sys
 import tempfile
@@ -29,8 +28,6 @@ import numpy as np
 
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Failed or hung panel renders allowed per picture (each panel is rendered in its own process).
-PICTURE_TRIES = 4
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._util import run_measured, write_atomic  # noqa: E402
@@ -97,29 +94,7 @@ def main(argv=None):
                              m["fscore"], r["seconds"], r["peak_mb"]])
                 print(rows[-1], flush=True)
             if noise == 0.005 and not args.no_pictures:
-                # Open3D's offscreen renderer hangs in this long-lived process (after the fits and
-                # distance queries), in a fresh one that computed the distances first, and, for some
-                # meshes every time, on a process's second picture. So the distances are computed
-                # here, each process renders one panel (a few seconds) and saves it, and a panel whose
-                # process hangs or fails is tried again in a new one.
-                import subprocess
-
-                _distances(f"{mesh_path.stem}_{noise}", tmp, gt)
-                done, failures = False, 0
-                while not done and failures < PICTURE_TRIES:
-                    try:
-                        r = subprocess.run([sys.executable, __file__, "--picture", mesh_path.stem, str(noise),
-                                            str(inp), str(tmp), str(out)], timeout=40,
-                                           stdout=subprocess.DEVNULL)
-                        done = r.returncode == 0
-                        if r.returncode not in (0, 3):
-                            failures += 1
-                            print(f"picture of {mesh_path.stem}: a panel failed (status {r.returncode})", flush=True)
-                    except subprocess.TimeoutExpired:
-                        failures += 1
-                        print(f"picture of {mesh_path.stem}: a panel hung, trying it again", flush=True)
-                if not done:
-                    print(f"picture of {mesh_path.stem}: gave up after {failures} failed panels", flush=True)
+                _pictures(mesh_path.stem, noise, inp, tmp, out, gt)
     header = ["shape", "noise", "method", "chamfer_l1", "hausdorff", "normal_consistency", "fscore", "seconds", "peak_mb"]
     import csv
     import io
@@ -177,57 +152,22 @@ def _plot(rows, noises, path):
     save_png(path, fig)
 
 
-def _distances(tag, tmp, gt_mesh) -> None:
-    """Save each compared mesh's per-vertex distance to ``gt_mesh`` (units of its diagonal) for
-    its error map. Computed here, not in the rendering process: Open3D's renderer hung, every
-    time, on its first picture in a process that had just computed them (or even allocated and
-    freed arrays of that size) before it rendered."""
-    from dgp.io import read_mesh
-    from viewer.rendering import mesh_distances
-
-    diag = float(np.linalg.norm(np.ptp(gt_mesh.vertices, axis=0)))
-    for name in ("Poisson_d8", "DGP"):
-        np.save(tmp / f"{tag}_{name}_dist.npy", mesh_distances(read_mesh(tmp / f"{tag}_{name}.ply"), gt_mesh) / diag)
-
-
-def _pictures(stem, noise, inp, tmp, out):
+def _pictures(stem, noise, inp, tmp, out, gt_mesh):
     """One row per shape: input, Poisson d8, DGP, and both meshes coloured by distance to the truth
-    on one colour scale (1% of the diagonal). Renders the first panel not yet saved in ``tmp``
-    (one per process: Open3D's renderer can hang on its second picture in a process) and returns
-    False while panels are missing; with all five, composes the picture and returns True."""
+    on one colour scale (1% of the diagonal)."""
     from dgp.io import read_mesh, read_points
-    from viewer.rendering import compose, distance_colors, render, save_png, to_open3d
+    from viewer.rendering import compose, distance_colors, mesh_distances, render, save_png, to_open3d
 
     tag = f"{stem}_{noise}"
     vmax = 0.01
-
-    def mesh(name):
-        return read_mesh(tmp / f"{tag}_{name}.ply")
-
-    def error_map(name):  # distances computed by `_distances` in the parent process
-        return to_open3d(mesh(name), distance_colors(np.load(tmp / f"{tag}_{name}_dist.npy"), vmax))
-
-    makers = [lambda: to_open3d(read_points(inp)), lambda: to_open3d(mesh("Poisson_d8")),
-              lambda: to_open3d(mesh("DGP")), lambda: error_map("Poisson_d8"), lambda: error_map("DGP")]
-    paths = [tmp / f"{tag}_panel{i}.npy" for i in range(len(makers))]
-    missing = [i for i, path in enumerate(paths) if not path.exists()]
-    if missing:  # one panel per process
-        i = missing[0]
-        part = tmp / f"{tag}_panel{i}.part.npy"
-        np.save(part, render([makers[i]()], size=(420, 420)))
-        os.replace(part, paths[i])
-        if len(missing) > 1:
-            return False
+    diag = float(np.linalg.norm(np.ptp(gt_mesh.vertices, axis=0)))
+    meshes = {name: read_mesh(tmp / f"{tag}_{name}.ply") for name in ("Poisson_d8", "DGP")}
+    errors = [to_open3d(m, distance_colors(mesh_distances(m, gt_mesh) / diag, vmax)) for m in meshes.values()]
+    panels = [render([obj], size=(420, 420)) for obj in [read_points(inp), *meshes.values(), *errors]]
     titles = [f"input ({100 * noise:g}% noise)", "Poisson depth 8", "DGP", "Poisson d8 error", "DGP error"]
-    save_png(out / f"surface_{stem}.png", compose([np.load(path) for path in paths], titles,
-                                                  (vmax, "distance / diagonal", "viridis"), panel_width=3.2))
-    return True
+    save_png(out / f"surface_{stem}.png", compose(panels, titles, (vmax, "distance / diagonal", "viridis"),
+                                                  panel_width=3.2))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 7 and sys.argv[1] == "--picture":
-        stem, noise, inp, tmp, out = sys.argv[2:]
-        # exit status 3: a panel was rendered and more are to come (run again)
-        sys.exit(0 if _pictures(stem, float(noise), Path(inp), Path(tmp), Path(out)) else 3)
-    else:
-        main()
+    main()
