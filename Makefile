@@ -16,7 +16,7 @@ test-slow:
 data: setup
 	.venv/bin/python scripts/make_data.py
 
-# The surface benchmark (every shape and noise level, pictures; about 25-27 minutes on 2 cores).
+# The surface benchmark (every shape and noise level, pictures; about 25-27 minutes on 2 cores; 24.9 in the last run).
 bench: setup
 	.venv/bin/python benchmarks/surface.py --threads 2
 
