@@ -117,9 +117,9 @@ def render(objects, size=(800, 600), azimuth: float = 0.0, elevation: float = 15
 
     Meshes are ray cast with Open3D's `RaycastingScene` (Embree) and shaded with their
     interpolated vertex normals and colours; points and lines are splatted as discs into the same
-    depth buffer. There is no GPU or window system involved, so the same input gives the same
-    picture on every machine; the picture is traced at `SUPERSAMPLE` times its size and
-    box-filtered down (anti-aliasing).
+    depth buffer. There is no GPU or window system involved and no state kept between calls:
+    the same input gives the same picture. The picture is traced at `SUPERSAMPLE` times its size
+    and box-filtered down (anti-aliasing).
 
     Parameters
     ----------
@@ -127,7 +127,8 @@ def render(objects, size=(800, 600), azimuth: float = 0.0, elevation: float = 15
         (``TriangleMesh``, ``PointCloud``, ``LineSet``)
     size : (width, height) in pixels
     azimuth, elevation : camera direction in degrees around ``up`` (the y axis by default)
-    fov : vertical field of view in degrees (of the narrower side for portrait pictures)
+    fov : vertical field of view in degrees; the camera stands back far enough for the objects
+        to fit the narrower side
     point_size : point diameter in pixels; default from the image size
 
     Returns
