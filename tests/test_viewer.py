@@ -76,6 +76,17 @@ def test_render_depth_order_and_colours():
     assert (img[fg][:, 0] > img[fg][:, 1] + 40).mean() > 0.95  # vertex colours reach the picture
 
 
+def test_points_splatted_in_chunks_give_the_same_picture(monkeypatch):
+    import viewer.rendering as R
+
+    rng = np.random.default_rng(1)
+    pts = rng.normal(size=(3000, 3))
+    objs = [R.to_open3d(pts, color=rng.uniform(size=(3000, 3))), trimesh.creation.box(extents=(1, 1, 1))]
+    whole = R.render(objs, size=(90, 60), azimuth=20)
+    monkeypatch.setattr(R, "SPLAT_CHUNK", 257)
+    assert np.array_equal(whole, R.render(objs, size=(90, 60), azimuth=20))
+
+
 def test_render_line_sets():
     import open3d as o3d
 
