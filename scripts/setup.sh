@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=.venv
-SYS_PKGS=(libusb-1.0-0 libvulkan1 mesa-vulkan-drivers)
+# Open3D's shared library links libusb, libGL and libEGL (minimal Debian images lack the last two).
+# Pictures are ray cast on the CPU, so no Vulkan or Mesa driver is needed.
+SYS_PKGS=(libusb-1.0-0 libgl1 libegl1)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
