@@ -103,6 +103,27 @@ def test_render_line_sets():
         render([np.zeros((0, 3))])
 
 
+def test_cli_screenshot_elevation_and_point_size(tmp_path):
+    from matplotlib.image import imread
+
+    write_mesh(tmp_path / "slab.ply", trimesh.creation.box(extents=(2.0, 0.05, 2.0)))
+    np.savetxt(tmp_path / "p.xyz", np.random.default_rng(0).uniform(-1, 1, size=(300, 3)))
+    cover = {}
+    for name, extra in (("side", ["--elevation", "0"]), ("top", ["--elevation", "80"]),
+                        ("dots", ["--point-size", "1"]), ("blobs", ["--point-size", "6"])):
+        src = tmp_path / ("p.xyz" if name in ("dots", "blobs") else "slab.ply")
+        out = tmp_path / f"{name}.png"
+        proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(src), "--screenshot", str(out),
+                               "--size", "200x200", *extra], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        cover[name] = (imread(out)[..., :3] < 0.95).any(-1).mean()
+    assert cover["top"] > 5 * cover["side"]  # a thin slab seen edge-on, then from above
+    assert cover["blobs"] > 4 * cover["dots"]
+    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "p.xyz"), "--screenshot",
+                           str(tmp_path / "x.png"), "--point-size", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--point-size" in proc.stderr
+
+
 def test_distance_colors_ends_of_scale():
     from matplotlib import colormaps
 

@@ -107,9 +107,12 @@ def show(paths, compare=None, normals: bool = False) -> None:
 
 
 def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals: bool = False,
-             titles=None, compare_max: float | None = None) -> np.ndarray:
+             titles=None, compare_max: float | None = None, elevation: float = 15.0,
+             point_size: float | None = None) -> np.ndarray:
     """Render each file in its own panel (columns) from ``views`` angles (rows) and write a PNG.
 
+    The views go round the y axis from ``elevation`` degrees above the horizon; ``point_size`` is
+    the points' diameter in pixels (default from the panel size).
     Returns the rendered panels stacked as an ``(rows*H, cols*W, 3)`` image.
     """
     from viewer.rendering import compose, render, save_png
@@ -128,7 +131,8 @@ def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals
     rows = []
     for v in range(views):
         az = 360.0 * v / views
-        rows.append([render(g, size=(pw, ph), azimuth=az) for g in panels_geoms])
+        rows.append([render(g, size=(pw, ph), azimuth=az, elevation=elevation, point_size=point_size)
+                     for g in panels_geoms])
     grid = np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
     if bar is not None or titles:
         panels = [np.concatenate([rows[v][c] for v in range(views)], axis=0) for c in range(len(objs))]
@@ -148,6 +152,8 @@ def register(sub) -> None:
     p.add_argument("--screenshot", metavar="OUT.png", help="render headless to a PNG instead of opening a window")
     p.add_argument("--size", default="1024x768", help="picture size WxH (%(default)s)")
     p.add_argument("--views", type=int, default=1, help="number of views around the object (%(default)s)")
+    p.add_argument("--elevation", type=float, default=15.0, help="camera degrees above the horizon (%(default)s)")
+    p.add_argument("--point-size", type=float, default=None, help="point diameter in pixels (default: from the size)")
     p.set_defaults(func=_cmd_view)
 
 
@@ -164,7 +170,10 @@ def _cmd_view(args) -> int:
         if not Path(p).exists():
             raise InputError("no such file", p)
     if args.screenshot:
-        snapshot(args.files, args.screenshot, (w, h), args.views, args.compare, args.normals, None, args.compare_max)
+        if args.point_size is not None and args.point_size <= 0:
+            raise InputError("--point-size must be positive")
+        snapshot(args.files, args.screenshot, (w, h), args.views, args.compare, args.normals, None, args.compare_max,
+                 args.elevation, args.point_size)
         print(f"wrote {args.screenshot}")
     else:
         show(args.files, args.compare, args.normals)
