@@ -148,20 +148,16 @@ def _blue_noise_many(sizes, rng: np.random.Generator, workers: int, group: int =
     """``[blue_noise_uv(n, rng) for n in sizes]``, the same arrays, with the relaxations spread
     over ``workers`` threads (the k-d tree queries run without the GIL); the draws stay in
     order, ``group`` patches' worth at a time to bound the memory."""
-    out = []
     sizes = list(sizes)
-    pool = None
-    if workers > 1 and len(sizes) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    if workers <= 1 or len(sizes) < 2:
+        return [blue_noise_uv(n, rng) for n in sizes]
+    from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(workers)
-    try:
+    out = []
+    with ThreadPoolExecutor(workers) as pool:
         for g in range(0, len(sizes), group):
             draws = [_blue_noise_draws(n, rng) for n in sizes[g:g + group]]
-            out += list(pool.map(lambda d: _lloyd(*d), draws)) if pool else [_lloyd(*d) for d in draws]
-    finally:
-        if pool is not None:
-            pool.shutdown()
+            out += pool.map(lambda d: _lloyd(*d), draws)
     return out
 
 

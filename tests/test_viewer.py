@@ -57,14 +57,12 @@ def test_render_is_deterministic_and_the_sphere_has_its_analytic_size():
 
 
 def test_render_depth_order_and_colours():
-    from viewer.rendering import render
+    from viewer.rendering import render, to_open3d
 
     box = trimesh.creation.box(extents=(1, 1, 1))
     red = trimesh.creation.box(extents=(1, 1, 1))
     red.visual.vertex_colors = [255, 0, 0, 255]
     cloud = np.array([[0.0, 0.0, 1.5], [0.0, 0.0, -1.5]])  # in front of and behind the box
-    from viewer.rendering import to_open3d
-
     dots = to_open3d(cloud, color=np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
     img = render([box, dots], size=(120, 120), azimuth=0, elevation=0, point_size=9).astype(int)
     c = img[60, 60]

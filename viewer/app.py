@@ -165,13 +165,13 @@ def _cmd_view(args) -> int:
         raise InputError(f"--size must look like 1024x768, got {args.size!r}") from None
     if args.views < 1:
         raise InputError("--views must be at least 1")
+    if args.point_size is not None and args.point_size <= 0:
+        raise InputError("--point-size must be positive")
     for p in args.files + ([args.compare] if args.compare else []):
         kind_of(p)
         if not Path(p).exists():
             raise InputError("no such file", p)
     if args.screenshot:
-        if args.point_size is not None and args.point_size <= 0:
-            raise InputError("--point-size must be positive")
         snapshot(args.files, args.screenshot, (w, h), args.views, args.compare, args.normals, None, args.compare_max,
                  args.elevation, args.point_size)
         print(f"wrote {args.screenshot}")

@@ -3,7 +3,7 @@ and lines) and picture layout.
 
 Open3D's ``OffscreenRenderer`` (Filament) on a machine without a GPU runs on Mesa's llvmpipe and
 there stalled for seconds to minutes on some views (multisampled frames, a process's later
-pictures); ray casting has no such state and gives the same picture everywhere.
+pictures); ray casting keeps no such state and gives the same picture for the same input.
 
 >>> import trimesh
 >>> from viewer.rendering import render
