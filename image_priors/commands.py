@@ -28,10 +28,13 @@ def _multiple(n: int, m: int) -> int:
     return -(-n // m) * m
 
 
-def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, args):
-    """Build the prior at a size its architecture accepts (a multiple of 32), with a crop back to (h, w)."""
-    from image_priors.operators import Crop
-    from image_priors.priors import make_prior
+def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, args, op=None):
+    """Build the prior at a size its architecture accepts (a multiple of 32), with a crop back to (h, w).
+
+    The coordinate MLP's Fourier scale is ``--fourier-scale``, or else follows how many values
+    per channel ``op`` measures of an (h, w) image (`fourier_scale_for`; all pixels without ``op``)."""
+    from image_priors.operators import Crop, measurements_per_channel
+    from image_priors.priors import fourier_scale_for, make_prior
 
     kw = {}
     if name == "dip":
@@ -41,7 +44,12 @@ def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, a
     elif name == "dd":
         kw.update(k=args.k, d=args.d)
     elif name == "mlp":
-        kw.update(fourier=args.fourier, tiles=(args.tiles, args.tiles))
+        scale = getattr(args, "fourier_scale", None)
+        if scale is None:
+            scale = fourier_scale_for(h * w if op is None else measurements_per_channel(op, (channels, h, w)))
+        elif scale <= 0:
+            raise InputError(f"--fourier-scale must be positive, got {scale}")
+        kw.update(fourier=args.fourier, fourier_scale=scale, tiles=(args.tiles, args.tiles))
     m = 32 if name in ("dip", "dd") else args.tiles
     H, W = _multiple(h, m), _multiple(w, m)
     prior = make_prior(name, (H, W), channels=channels, seed=seed, **kw)
@@ -58,14 +66,16 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
     from image_priors.operators import Compose
 
     c, h, w = shape
-    prior, crop = _prior_for(args.prior, h, w, c, args.seed, task, args)
+    prior, crop = _prior_for(args.prior, h, w, c, args.seed, task, args, op)
     full_op = op if crop is None else Compose(op, crop)
     if args.stop == "discrepancy" and sigma01 is None:
         raise InputError("--stop discrepancy needs the noise level: give --sigma")
     cfg = FitConfig(steps=args.steps, lr=args.lr, stop=args.stop, sigma=sigma01, device=_device(args.device),
                     seed=args.seed, progress=not args.quiet, ema=args.ema)
     n_params = sum(p.numel() for p in prior.parameters())
-    print(f"seed {args.seed}; prior {args.prior} ({n_params} parameters); {args.steps} steps; stop {args.stop}")
+    scale = getattr(prior, "fourier_scale", None)
+    print(f"seed {args.seed}; prior {args.prior} ({n_params} parameters"
+          + (f", Fourier scale {scale:g}" if scale else "") + f"); {args.steps} steps; stop {args.stop}")
     res = fit(prior, full_op, torch.as_tensor(y, dtype=torch.float32), cfg, truth=truth)
     image = res.image[:, :h, :w]
     from image_priors.imageio import write_image
@@ -267,7 +277,10 @@ def _common(p, task):
     g.add_argument("--k", type=int, default=128, help="Deep Decoder channels (%(default)s)")
     g.add_argument("--d", type=int, default=6, help="Deep Decoder layers (%(default)s)")
     g.add_argument("--fourier", type=int, default=128,
-                   help="coordinate MLP: Fourier features (scale 10), 0 = plain coordinates, the DGP net (%(default)s)")
+                   help="coordinate MLP: Fourier features, 0 = plain coordinates, the DGP net (%(default)s)")
+    g.add_argument("--fourier-scale", type=float, default=None,
+                   help="coordinate MLP: scale of the Fourier frequencies (default: 10 when the data measure "
+                        "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)")
     g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
 
 

@@ -219,6 +219,26 @@ class Downsample(Operator):
         return out
 
 
+def measurements_per_channel(op: Operator, shape, seed: int = 0) -> float:
+    """How many measurements ``op`` takes of an image of ``shape (C, H, W)``, per channel: the
+    entries of ``op(x)`` that depend on x (a mask's dropped pixels do not), divided by C.
+
+    It is the resolution the data pin down: H·W for denoising, (H/f)(W/f) for ×f
+    super-resolution, the known pixels for inpainting, m / C for compressed sensing.
+
+    >>> measurements_per_channel(Downsample(4), (3, 128, 128))
+    1024.0
+    >>> measurements_per_channel(Mask(torch.tensor([[1.0, 0.0], [1.0, 1.0]])), (3, 2, 2))
+    3.0
+    """
+    c, h, w = shape
+    gen = torch.Generator().manual_seed(int(seed))
+    x = torch.rand(1, c, h, w, generator=gen) + 0.5  # strictly positive: no entry of op(x) is 0 by chance
+    with torch.no_grad():
+        y = op(x)
+    return float((y != 0).sum()) / c
+
+
 def add_noise(y: torch.Tensor, sigma: float, seed: int = 0, scale255: bool = True) -> torch.Tensor:
     """Additive Gaussian noise of standard deviation ``sigma`` (on the 0–255 scale if ``scale255``)."""
     s = sigma / 255.0 if scale255 else sigma

@@ -2,7 +2,7 @@
 
 import re
 
-from benchmarks import speed
+from benchmarks import fourier_scale, speed
 
 
 def test_speed_benchmark_writes_its_tables(tmp_path):
@@ -18,3 +18,16 @@ def test_speed_benchmark_writes_its_tables(tmp_path):
     assert all(float(first[i]) >= 0 for i in (2, 3, 4))  # loop, batched, blocked seconds per step
     assert all(float(first[i].strip(" ×")) > 0 for i in (5, 6, 9))  # the two speed-ups and the ceiling
     assert re.search(r"matrix-product peak: \d+ GFLOP/s", text)
+
+
+def test_fourier_scale_benchmark_writes_its_table(tmp_path):
+    out = tmp_path / "fs.md"
+    fourier_scale.main(["--size", "32", "--steps", "2", "--scales", "10", "--threads", "1", "--out", str(out)])
+    rows = [line.split("|")[1:-1] for line in out.read_text().splitlines() if line.startswith("| inpaint")
+            or line.startswith("| SR") or line.startswith("| CS")]
+    # 4 tasks, each at scale 10 and at the rule's scale (below 10: none measures 128² values per channel)
+    assert len(rows) == 8
+    assert sum("(rule)" in r[2] for r in rows) == 4
+    sr = [r for r in rows if r[0].startswith(" SR")]
+    assert float(sr[0][1]) == 64 and sr[0][2].strip() == "0.625 (rule)"  # x4 of 32²: 8x8 measured
+    assert all(float(r[3].strip(" *")) > 0 for r in rows)

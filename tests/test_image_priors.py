@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from image_priors.operators import (Compose, Crop, Downsample, GaussianSensing, Identity, Mask, StructuredSensing,
-                                    add_noise, check_adjoint)
-from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet, deep_decoder_parameters
+                                    add_noise, check_adjoint, measurements_per_channel)
+from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet, deep_decoder_parameters, fourier_scale_for
 from image_priors.stopping import Discrepancy, FixedBudget, HeldOut, VarianceWindow, make_rule
 
 
@@ -68,6 +68,29 @@ def test_mask_and_noise():
     n = add_noise(x, 25, seed=0)
     assert abs(float(n.std()) - 25 / 255) < 0.005
     assert torch.equal(n, add_noise(x, 25, seed=0))
+
+
+@pytest.mark.parametrize("op, shape, expected", [
+    (Identity(), (3, 16, 24), 16 * 24),
+    (Mask(torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])), (3, 2, 3), 3),
+    (Downsample(4), (3, 32, 48), 8 * 12),
+    (GaussianSensing((3, 8, 8), 0.25, seed=0), (3, 8, 8), 48 / 3),
+    (StructuredSensing((1, 16, 16), 0.25, seed=0), (1, 16, 16), 64),
+    (Compose(Downsample(2), Crop(8, 8, 16, 16)), (3, 16, 16), 16),
+], ids=["identity", "mask", "downsample", "gaussian", "structured", "compose"])
+def test_measurements_per_channel(op, shape, expected):
+    assert measurements_per_channel(op, shape) == expected
+
+
+def test_fourier_scale_follows_the_measured_resolution():
+    assert fourier_scale_for(32 * 32) == 2.5 and fourier_scale_for(64 * 64) == 5.0
+    assert fourier_scale_for(128 * 128) == fourier_scale_for(1024 * 1024) == 10.0
+    grid = [fourier_scale_for(m) for m in (1, 100, 1000, 5000, 16384, 10 ** 6)]
+    assert grid == sorted(grid) and grid[0] > 0
+    with pytest.raises(ValueError):
+        fourier_scale_for(0)
+    assert CoordinateMLP((8, 8), fourier=4, fourier_scale=fourier_scale_for(256)).fourier_scale == 1.25
+    assert CoordinateMLP((8, 8), fourier=0).fourier_scale is None
 
 
 def test_skipnet_shapes_and_size():
@@ -214,6 +237,19 @@ def test_cli_inpaint_sr_cs(tmp_path, clean_png):
     proc = _cli("cs", clean_png, "--gray", "--ratio", "0.25", "-o", tmp_path / "cs.png", "--steps", "2", "-q",
                 "--prior", "dd", "--k", "8")
     assert proc.returncode == 0 and "dense Gaussian" in proc.stdout, proc.stderr
+
+
+def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
+    # x4 SR of a 16x16 image measures 256 values per channel: scale 10 * 16 / 128
+    assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
+    base = ["sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "1", "--prior", "mlp",
+            "--fourier", "8", "-q"]
+    proc = _cli(*base)
+    assert proc.returncode == 0 and "Fourier scale 1.25)" in proc.stdout, proc.stderr
+    proc = _cli(*base, "--fourier-scale", "4")
+    assert proc.returncode == 0 and "Fourier scale 4)" in proc.stdout, proc.stderr
+    proc = _cli(*base, "--fourier-scale", "0")
+    assert proc.returncode == 2 and "--fourier-scale must be positive" in proc.stderr
 
 
 @pytest.mark.parametrize("args, fragment", [
