@@ -13,8 +13,10 @@ from dgp.errors import InputError
 # and a stopping rule that needs no ground truth. Denoising: DIP with the windowed-variance rule
 # beat the Deep Decoder, TV and wavelets on both test images at 128² and 256² and landed within
 # 0.15 dB of its best iterate. Inpainting: the Fourier-feature coordinate MLP led at 128² (28.3 dB
-# against DIP's 27.1). Super-resolution and compressed sensing: DIP (the coordinate MLP, which
-# led x4 SR at 256², collapsed at 128², where the low-resolution input is 32²).
+# against DIP's 27.1). Super-resolution and compressed sensing: DIP. The coordinate MLP led x4 SR
+# at 256² and collapsed at 128² (input 32²) with the fixed Fourier scale 10; with the scale
+# following the measurements (`fourier_scale_for`) it leads x4 SR at 128² too (22.75 dB against
+# DIP's 22.12, benchmarks/results/fourier_scale.md), but that rule is not measured at 256² yet.
 TASK_DEFAULTS = {
     "denoise": dict(prior="dip", steps=2000, stop="variance", ema=0.99),
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0),
