@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images data
+.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images bench-fourier data
 
 setup:
 	bash scripts/setup.sh
@@ -30,3 +30,7 @@ bench-speed: setup
 # Image priors at the CPU size (128x128; about 45 minutes on 2 cores).
 bench-images: setup
 	.venv/bin/python benchmarks/images.py --size 128 --threads 2
+
+# The coordinate MLP's Fourier scale rule against fixed scales (128x128; about 31 minutes on 2 cores).
+bench-fourier: setup
+	.venv/bin/python benchmarks/fourier_scale.py --size 128 --threads 2
