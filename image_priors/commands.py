@@ -77,7 +77,7 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
     n_params = sum(p.numel() for p in prior.parameters())
     scale = getattr(prior, "fourier_scale", None)
     print(f"seed {args.seed}; prior {args.prior} ({n_params} parameters"
-          + (f", Fourier scale {scale:g}" if scale else "") + f"); {args.steps} steps; stop {args.stop}")
+          + (f", Fourier scale {scale:.3g}" if scale else "") + f"); {args.steps} steps; stop {args.stop}")
     res = fit(prior, full_op, torch.as_tensor(y, dtype=torch.float32), cfg, truth=truth)
     image = res.image[:, :h, :w]
     from image_priors.imageio import write_image
