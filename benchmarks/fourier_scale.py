@@ -23,24 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._util import write_atomic  # noqa: E402
-from benchmarks.images import crop  # noqa: E402
-
-
-def _tasks(size: int, seed: int):
-    """(label, truth (C, H, W), operator) of each task; the setups of benchmarks/images.py."""
-    import torch  # noqa: F401  (operators need it loaded)
-    from skimage import data
-
-    from image_priors.operators import Downsample, GaussianSensing, Mask, StructuredSensing
-
-    rgb = crop(data.astronaut() / 255.0, size)
-    out = [("inpaint 50%", rgb, Mask.random((size, size), 0.5, seed=seed)),
-           ("SR x4", rgb, Downsample(4, "lanczos"))]
-    for label, side, cls in (("CS m/n=0.25, dense, 64² gray", 64, GaussianSensing),
-                             (f"CS m/n=0.25, structured, {size}² gray", size, StructuredSensing)):
-        gray = crop(data.astronaut().mean(-1) / 255.0, side)
-        out.append((label, gray, cls(gray.shape, 0.25, seed=seed)))
-    return out
+from benchmarks.images import measurement_tasks  # noqa: E402
 
 
 def main(argv=None):
@@ -69,7 +52,7 @@ def main(argv=None):
     print(f"seed {args.seed}, size {args.size}, {args.steps} steps, {args.threads} threads")
     fixed = [float(s) for s in args.scales.split(",") if s]
     rows = []
-    for label, truth, op in _tasks(args.size, args.seed):
+    for _, label, truth, op in measurement_tasks(args.size, args.seed):
         y = op(torch.as_tensor(truth)[None])
         m = measurements_per_channel(op, truth.shape)
         rule = fourier_scale_for(m)

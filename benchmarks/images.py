@@ -39,6 +39,25 @@ def crop(img: np.ndarray, size: int) -> np.ndarray:
     return np.moveaxis(out, -1, 0).astype(np.float32)
 
 
+def measurement_tasks(size: int, seed: int):
+    """``(task, label, truth (C, H, W), operator)`` of the tasks with an operator, on the astronaut:
+    inpainting (50% of the pixels dropped), x4 super-resolution (Lanczos), compressed sensing at
+    m/n = 0.25 (dense Gaussian on 64x64 grayscale, structured at ``size``). ``task`` is the
+    ``--tasks`` name."""
+    from skimage import data
+
+    from image_priors.operators import Downsample, GaussianSensing, Mask, StructuredSensing
+
+    rgb = crop(data.astronaut() / 255.0, size)
+    out = [("inpaint", "inpaint 50%", rgb, Mask.random((size, size), 0.5, seed=seed)),
+           ("sr", "SR x4", rgb, Downsample(4, "lanczos"))]
+    for label, side, cls in (("CS m/n=0.25, dense, 64² gray", 64, GaussianSensing),
+                             (f"CS m/n=0.25, structured, {size}² gray", size, StructuredSensing)):
+        gray = crop(data.astronaut().mean(-1) / 255.0, side)
+        out.append(("cs", label, gray, cls(gray.shape, 0.25, seed=seed)))
+    return out
+
+
 class _HeldInput:
     """``net`` called without input, on a fixed ``z`` (as our priors are), for `per_step`."""
 
@@ -75,7 +94,7 @@ def main(argv=None):
 
     from image_priors.fit import FitConfig, fit
     from image_priors.metrics import psnr, ssim
-    from image_priors.operators import Downsample, GaussianSensing, Identity, Mask, StructuredSensing, add_noise
+    from image_priors.operators import Identity, add_noise
     from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
 
     torch.set_num_threads(args.threads)
@@ -134,25 +153,15 @@ def main(argv=None):
         run("denoise σ=25", name, "DD", Identity(), y, truth)
 
     # ---------------------------------------------------------------- inpainting, SR, CS on astronaut
-    truth = crop(data.astronaut() / 255.0, S)
-    op = Mask.random((S, S), 0.5, seed=args.seed)
-    y = op(torch.as_tensor(truth)[None])
-    for m in ("DIP", "DD", "MLP") if "inpaint" in tasks else ():
-        run("inpaint 50%", "astronaut", m, op, y, truth, ema=0.0)
-    op = Downsample(4, "lanczos")
-    y = op(torch.as_tensor(truth)[None])
-    bic = chw(resize(hwc(y[0].numpy()), (S, S), order=3))
-    if "sr" in tasks:
-        baseline("SR x4", "astronaut", "bicubic", np.clip(bic, 0, 1), truth)
-    for m in ("DIP", "DD", "MLP") if "sr" in tasks else ():
-        run("SR x4", "astronaut", m, op, y, truth, ema=0.0)
-    for label, shape, cls in (("CS m/n=0.25, dense, 64² gray", (1, 64, 64), GaussianSensing),
-                              (f"CS m/n=0.25, structured, {S}² gray", (1, S, S), StructuredSensing)) if "cs" in tasks else ():
-        gt = crop(data.astronaut().mean(-1) / 255.0, shape[1])
-        op = cls(shape, 0.25, seed=args.seed)
-        y = op(torch.as_tensor(gt)[None])
+    for task, label, truth, op in measurement_tasks(S, args.seed):
+        if task not in tasks:
+            continue
+        y = op(torch.as_tensor(truth)[None])
+        if task == "sr":
+            bic = chw(resize(hwc(y[0].numpy()), (S, S), order=3))
+            baseline(label, "astronaut", "bicubic", np.clip(bic, 0, 1), truth)
         for m in ("DIP", "DD", "MLP"):
-            run(label, "astronaut", m, op, y, gt, ema=0.0)
+            run(label, "astronaut", m, op, y, truth, ema=0.0)
 
     # ---------------------------------------------------------------- speed
     def per_step(net, s, n=5):

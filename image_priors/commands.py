@@ -30,11 +30,11 @@ def _multiple(n: int, m: int) -> int:
     return -(-n // m) * m
 
 
-def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, args, op=None):
+def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, args, op):
     """Build the prior at a size its architecture accepts (a multiple of 32), with a crop back to (h, w).
 
     The coordinate MLP's Fourier scale is ``--fourier-scale``, or else follows how many values
-    per channel ``op`` measures of an (h, w) image (`fourier_scale_for`; all pixels without ``op``)."""
+    per channel ``op`` measures of an (h, w) image (`fourier_scale_for`)."""
     from image_priors.operators import Crop, measurements_per_channel
     from image_priors.priors import fourier_scale_for, make_prior
 
@@ -46,9 +46,9 @@ def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, a
     elif name == "dd":
         kw.update(k=args.k, d=args.d)
     elif name == "mlp":
-        scale = getattr(args, "fourier_scale", None)
+        scale = args.fourier_scale
         if scale is None:
-            scale = fourier_scale_for(h * w if op is None else measurements_per_channel(op, (channels, h, w)))
+            scale = fourier_scale_for(measurements_per_channel(op, (channels, h, w)))
         elif scale <= 0:
             raise InputError(f"--fourier-scale must be positive, got {scale}")
         kw.update(fourier=args.fourier, fourier_scale=scale, tiles=(args.tiles, args.tiles))
