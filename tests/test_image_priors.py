@@ -93,6 +93,21 @@ def test_fourier_scale_follows_the_measured_resolution():
     assert CoordinateMLP((8, 8), fourier=0).fourier_scale is None
 
 
+@pytest.mark.parametrize("build", [lambda s: SkipNet((32, 32), preset="small", seed=s),
+                                   lambda s: DeepDecoder((32, 32), k=8, d=3, seed=s)], ids=["skip", "decoder"])
+def test_priors_seed_their_weights(build):
+    def weights(net):
+        return [t.clone() for t in net.state_dict().values()]
+
+    a = weights(build(5))
+    torch.rand(7)  # the caller's random state must not matter
+    state = torch.get_rng_state()
+    b = weights(build(5))
+    assert torch.equal(torch.get_rng_state(), state)  # nor be changed
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not all(torch.equal(x, y) for x, y in zip(a, weights(build(6))))
+
+
 def test_skipnet_shapes_and_size():
     net = SkipNet((64, 64), preset="denoise")
     assert net().shape == (1, 3, 64, 64)

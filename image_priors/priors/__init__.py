@@ -16,11 +16,8 @@ __all__ = ["SkipNet", "SKIP_PRESETS", "DeepDecoder", "deep_decoder_parameters", 
 def make_prior(name: str, shape, channels: int = 3, seed: int = 0, **kw):
     """Build a prior by name: ``"dip"`` (SkipNet), ``"dd"`` (DeepDecoder) or ``"mlp"`` (CoordinateMLP).
 
-    ``shape`` is the output (H, W).
+    ``shape`` is the output (H, W). Each prior seeds its own initial weights and input with ``seed``.
     """
-    import torch
-
-    torch.manual_seed(seed)
     if name == "dip":
         return SkipNet(shape, out_channels=channels, seed=seed, **kw)
     if name == "dd":

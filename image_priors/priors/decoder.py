@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from image_priors.priors._seed import seeded
+
 
 def deep_decoder_parameters(k: int, d: int, out_channels: int = 3) -> int:
     """Parameter count of `DeepDecoder`: d·k² (1×1 convolutions) + 2·d·k (norm scales and shifts) + k·C (output)."""
@@ -23,6 +25,7 @@ class DeepDecoder(nn.Module):
     Parameters
     ----------
     shape : (H, W), divisible by 2^(d-1); k : channels; d : layers; out_channels : C
+    seed : seeds the initial weights and z (the caller's random state is neither used nor changed)
     """
 
     def __init__(self, shape, k: int = 128, d: int = 6, out_channels: int = 3, seed: int = 0):
@@ -32,12 +35,13 @@ class DeepDecoder(nn.Module):
         if h % s or w % s:
             raise ValueError(f"DeepDecoder with d={d} needs sizes divisible by {s}, got {w}x{h}")
         layers = []
-        for i in range(d):
-            layers.append(nn.Conv2d(k, k, 1, bias=False))
-            if i < d - 1:
-                layers.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
-            layers += [nn.ReLU(), nn.BatchNorm2d(k)]
-        layers.append(nn.Conv2d(k, out_channels, 1, bias=False))
+        with seeded(seed):
+            for i in range(d):
+                layers.append(nn.Conv2d(k, k, 1, bias=False))
+                if i < d - 1:
+                    layers.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+                layers += [nn.ReLU(), nn.BatchNorm2d(k)]
+            layers.append(nn.Conv2d(k, out_channels, 1, bias=False))
         self.net = nn.Sequential(*layers)
         self.k, self.d = k, d
         gen = torch.Generator().manual_seed(int(seed))

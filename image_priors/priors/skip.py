@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from image_priors.priors._seed import seeded
+
 #: The paper's settings per task (channels per scale, skip channels, input channels).
 SKIP_PRESETS = {
     "denoise": dict(down=(128,) * 5, up=(128,) * 5, skip=(4,) * 5, in_channels=32),
@@ -58,6 +60,7 @@ class SkipNet(nn.Module):
     preset : one of `SKIP_PRESETS` ("denoise", "inpaint", "sr", "small"), overridden by
         ``down``/``up``/``skip``/``in_channels``
     noise_scale : the fixed input z is uniform noise × this (0.1 as in DIP)
+    seed : seeds the initial weights and z (the caller's random state is neither used nor changed)
 
     ``forward(z=None)`` maps the held input (or ``z``) ``(1, in_channels, H, W)`` to ``(1, C, H, W)``.
     """
@@ -75,11 +78,12 @@ class SkipNet(nn.Module):
             raise ValueError(f"SkipNet with {len(down)} scales needs sizes divisible by {2 ** len(down)}, got {w}x{h}")
         deeper, deeper_out = None, 0
         ins = [cin] + list(down[:-1])
-        for i in reversed(range(len(down))):
-            deeper = _Level(ins[i], down[i], up[i], skip[i], deeper, deeper_out)
-            deeper_out = up[i]
-        self.body = deeper
-        self.head = nn.Conv2d(up[0], out_channels, 1)
+        with seeded(seed):
+            for i in reversed(range(len(down))):
+                deeper = _Level(ins[i], down[i], up[i], skip[i], deeper, deeper_out)
+                deeper_out = up[i]
+            self.body = deeper
+            self.head = nn.Conv2d(up[0], out_channels, 1)
         gen = torch.Generator().manual_seed(int(seed))
         self.register_buffer("z", torch.rand(1, cin, h, w, generator=gen) * noise_scale)
 
