@@ -212,7 +212,9 @@ def main(argv=None):
                                                         f"--steps-dd {args.steps_dd}", f"--steps-mlp {args.steps_mlp}"])
                    + [f"--device {dev}", f"--threads {args.threads}", f"--seed {args.seed}", f"--tasks {args.tasks}"])
     lines = [f"# Image priors, {S}x{S}, {dev}", "", f"Made by `{cmd}`. PSNR in dB of the returned image; "
-             "'best along run' is the highest PSNR of any iterate (needs the truth; shown to judge the stopping rule).",
+             "'best along run' is the highest PSNR of any iterate (needs the truth; shown to judge the stopping rule). "
+             "MLP: the coordinate MLP at the fixed Fourier scale 10 (the CLI picks the scale from the measurements: "
+             "`benchmarks/fourier_scale.py`).",
              "", "| task | image | method | PSNR | best along run | SSIM | chosen step | seconds |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for t, im, m, p, b, s_, st, sec in rows:
