@@ -12,7 +12,7 @@ from dgp.errors import InputError
 # and images_cuda_256.md): the prior with the best PSNR on the task at both sizes where they agree,
 # and a stopping rule that needs no ground truth. Denoising: DIP with the windowed-variance rule
 # beat the Deep Decoder, TV and wavelets on both test images at 128² and 256² and landed within
-# 0.15 dB of its best iterate. Inpainting: the Fourier-feature coordinate MLP led at 128² (28.3 dB
+# 0.04 dB of its best iterate. Inpainting: the Fourier-feature coordinate MLP led at 128² (28.3 dB
 # against DIP's 27.1). Super-resolution and compressed sensing: DIP. The coordinate MLP led x4 SR
 # at 256² and collapsed at 128² (input 32²) with the fixed Fourier scale 10; with the scale
 # following the measurements (`fourier_scale_for`) it leads x4 SR at 128² too (22.75 dB against
