@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 
-_WRAP = ("import json, resource, subprocess, sys, time; t = time.time(); "
-         "r = subprocess.run(sys.argv[1:]); "
-         "print(json.dumps({'rc': r.returncode, 'seconds': time.time() - t, "
-         "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+_WRAP = (
+    "import json, resource, subprocess, sys, time; t = time.time(); "
+    "r = subprocess.run(sys.argv[1:]); "
+    "print(json.dumps({'rc': r.returncode, 'seconds': time.time() - t, "
+    "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))"
+)
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:

@@ -37,8 +37,9 @@ def main(argv=None):
     print(f"seed {args.seed}, device {args.device}", torch.cuda.get_device_name() if torch.cuda.is_available() else "")
     cloud = dgp.read_points(ROOT / "data" / "bunny_noisy.ply")
     gt = read_mesh(ROOT / "data" / "bunny_gt.ply")
-    cfg = dgp.ReconstructionConfig(device=args.device, batch_size=args.batch_size, seed=args.seed,
-                                    matching=args.matching, progress=False)
+    cfg = dgp.ReconstructionConfig(
+        device=args.device, batch_size=args.batch_size, seed=args.seed, matching=args.matching, progress=False
+    )
     t = time.time()
     rec = dgp.reconstruct(cloud, cfg)
     fit_s = time.time() - t
@@ -46,14 +47,16 @@ def main(argv=None):
     gpts, _ = trimesh.sample.sample_surface(gt, 200000, seed=0)
     diag = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
     res = compare_points(dense.points, gpts, diagonal=diag)
-    text = (f"# DGP fit of the sample bunny on {args.device}\n\nMade by `python benchmarks/dgp_device.py --device "
-            f"{args.device} --batch-size {args.batch_size} --matching {args.matching}` "
-            f"({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'}, "
-            f"{torch.get_num_threads()} CPU threads for the matching).\n\n"
-            f"| patches | fit seconds | dense samples | Chamfer-L1 (dense vs GT) | Hausdorff | F-score@0.5% |\n"
-            f"| --- | --- | --- | --- | --- | --- |\n"
-            f"| {len(rec.patches)} | {fit_s:.1f} | {len(dense)} | {res['chamfer_l1']:.3e} | {res['hausdorff']:.3e} | "
-            f"{res['fscore']:.4f} |\n")
+    text = (
+        f"# DGP fit of the sample bunny on {args.device}\n\nMade by `python benchmarks/dgp_device.py --device "
+        f"{args.device} --batch-size {args.batch_size} --matching {args.matching}` "
+        f"({torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'}, "
+        f"{torch.get_num_threads()} CPU threads for the matching).\n\n"
+        f"| patches | fit seconds | dense samples | Chamfer-L1 (dense vs GT) | Hausdorff | F-score@0.5% |\n"
+        f"| --- | --- | --- | --- | --- | --- |\n"
+        f"| {len(rec.patches)} | {fit_s:.1f} | {len(dense)} | {res['chamfer_l1']:.3e} | {res['hausdorff']:.3e} | "
+        f"{res['fscore']:.4f} |\n"
+    )
     print(text)
     if args.out:
         Path(args.out).write_text(text)

@@ -38,8 +38,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.quick:
         args.size, args.steps = 64, 150
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / (
-        "fourier_scale_quick.md" if args.quick else "fourier_scale.md")
+    out = (
+        Path(args.out)
+        if args.out
+        else ROOT / "benchmarks" / "results" / ("fourier_scale_quick.md" if args.quick else "fourier_scale.md")
+    )
 
     import torch
 
@@ -57,29 +60,51 @@ def main(argv=None):
         m = measurements_per_channel(op, truth.shape)
         rule = fourier_scale_for(m)
         for scale in sorted(set(fixed) | {rule}):
-            net = CoordinateMLP(truth.shape[1:], out_channels=truth.shape[0], hidden=(256, 256, 256), fourier=128,
-                                fourier_scale=scale, seed=args.seed)
+            net = CoordinateMLP(
+                truth.shape[1:],
+                out_channels=truth.shape[0],
+                hidden=(256, 256, 256),
+                fourier=128,
+                fourier_scale=scale,
+                seed=args.seed,
+            )
             t = time.time()
-            res = fit(net, op, y, FitConfig(steps=args.steps, stop="fixed", ema=0.0, device="cpu", seed=args.seed,
-                                            progress=False), truth=truth)
-            rows.append((label, m, scale, scale == rule, psnr(truth, res.image), max(res.history["psnr"]),
-                         time.time() - t))
-            print(f"{label}: {m:.0f} measurements per channel, scale {scale:g}{' (rule)' if scale == rule else ''}: "
-                  f"{rows[-1][4]:.2f} dB (best along the run {rows[-1][5]:.2f}), {rows[-1][6]:.0f} s", flush=True)
-    lines = ["# Coordinate MLP: Fourier scale against measurements", "",
-             f"Made by `.venv/bin/python benchmarks/fourier_scale.py --size {args.size} --threads {args.threads}"
-             + (" --quick" if args.quick else "") + (f" --scales {args.scales}" if args.scales != "2.5,5,10" else "")
-             + f"` (CPU, seed {args.seed}, {args.steps} steps, Fourier features 128, hidden 256-256-256). "
-             "The rule is `fourier_scale_for`: 10 × min(1, √(measurements per channel) / 128), the CLI's default; "
-             "**bold**: the best last-iterate PSNR of each task.", "",
-             "| task | measurements per channel | scale | PSNR | best along run | seconds |",
-             "| --- | --- | --- | --- | --- | --- |"]
+            res = fit(
+                net,
+                op,
+                y,
+                FitConfig(steps=args.steps, stop="fixed", ema=0.0, device="cpu", seed=args.seed, progress=False),
+                truth=truth,
+            )
+            rows.append(
+                (label, m, scale, scale == rule, psnr(truth, res.image), max(res.history["psnr"]), time.time() - t)
+            )
+            print(
+                f"{label}: {m:.0f} measurements per channel, scale {scale:g}{' (rule)' if scale == rule else ''}: "
+                f"{rows[-1][4]:.2f} dB (best along the run {rows[-1][5]:.2f}), {rows[-1][6]:.0f} s",
+                flush=True,
+            )
+    lines = [
+        "# Coordinate MLP: Fourier scale against measurements",
+        "",
+        f"Made by `.venv/bin/python benchmarks/fourier_scale.py --size {args.size} --threads {args.threads}"
+        + (" --quick" if args.quick else "")
+        + (f" --scales {args.scales}" if args.scales != "2.5,5,10" else "")
+        + f"` (CPU, seed {args.seed}, {args.steps} steps, Fourier features 128, hidden 256-256-256). "
+        "The rule is `fourier_scale_for`: 10 × min(1, √(measurements per channel) / 128), the CLI's default; "
+        "**bold**: the best last-iterate PSNR of each task.",
+        "",
+        "| task | measurements per channel | scale | PSNR | best along run | seconds |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for label in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == label]
         top = max(r[4] for r in mine)
         for _, m, scale, is_rule, p, best, sec in mine:
             cell = f"**{p:.2f}**" if p == top else f"{p:.2f}"
-            lines.append(f"| {label} | {m:.0f} | {scale:g}{' (rule)' if is_rule else ''} | {cell} | {best:.2f} | {sec:.0f} |")
+            lines.append(
+                f"| {label} | {m:.0f} | {scale:g}{' (rule)' if is_rule else ''} | {cell} | {best:.2f} | {sec:.0f} |"
+            )
     write_atomic(out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -32,7 +32,7 @@ def crop(img: np.ndarray, size: int) -> np.ndarray:
 
     h, w = img.shape[:2]
     s = min(h, w)
-    sq = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    sq = img[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
     out = resize(sq, (size, size), anti_aliasing=True)
     if out.ndim == 2:
         out = out[..., None]
@@ -49,10 +49,14 @@ def measurement_tasks(size: int, seed: int):
     from image_priors.operators import Downsample, GaussianSensing, Mask, StructuredSensing
 
     rgb = crop(data.astronaut() / 255.0, size)
-    out = [("inpaint", "inpaint 50%", rgb, Mask.random((size, size), 0.5, seed=seed)),
-           ("sr", "SR x4", rgb, Downsample(4, "lanczos"))]
-    for label, side, cls in (("CS m/n=0.25, dense, 64² gray", 64, GaussianSensing),
-                             (f"CS m/n=0.25, structured, {size}² gray", size, StructuredSensing)):
+    out = [
+        ("inpaint", "inpaint 50%", rgb, Mask.random((size, size), 0.5, seed=seed)),
+        ("sr", "SR x4", rgb, Downsample(4, "lanczos")),
+    ]
+    for label, side, cls in (
+        ("CS m/n=0.25, dense, 64² gray", 64, GaussianSensing),
+        (f"CS m/n=0.25, structured, {size}² gray", size, StructuredSensing),
+    ):
         gray = crop(data.astronaut().mean(-1) / 255.0, side)
         out.append(("cs", label, gray, cls(gray.shape, 0.25, seed=seed)))
     return out
@@ -105,12 +109,17 @@ def main(argv=None):
 
     def prior(name, shape, channels=3, task="denoise"):
         if name == "DIP":
-            return SkipNet(shape, out_channels=channels, preset=task if task in ("denoise", "inpaint", "sr") else "denoise",
-                           seed=args.seed)
+            return SkipNet(
+                shape,
+                out_channels=channels,
+                preset=task if task in ("denoise", "inpaint", "sr") else "denoise",
+                seed=args.seed,
+            )
         if name == "DD":
             return DeepDecoder(shape, k=128, d=6 if min(shape) >= 64 else 4, out_channels=channels, seed=args.seed)
-        return CoordinateMLP(shape, out_channels=channels, hidden=(256, 256, 256), fourier=128, fourier_scale=10.0,
-                             seed=args.seed)
+        return CoordinateMLP(
+            shape, out_channels=channels, hidden=(256, 256, 256), fourier=128, fourier_scale=10.0, seed=args.seed
+        )
 
     steps = {"DIP": args.steps_dip, "DD": args.steps_dd, "MLP": args.steps_mlp}
 
@@ -118,12 +127,26 @@ def main(argv=None):
         shape = truth.shape[1:]
         net = prior(method, shape, truth.shape[0], task)
         t = time.time()
-        res = fit(net, op, torch.as_tensor(y), FitConfig(steps=steps[method], stop=stop, ema=ema, device=dev,
-                                                         seed=args.seed, progress=False),
-                  truth=truth)
+        res = fit(
+            net,
+            op,
+            torch.as_tensor(y),
+            FitConfig(steps=steps[method], stop=stop, ema=ema, device=dev, seed=args.seed, progress=False),
+            truth=truth,
+        )
         best = max(res.history["psnr_avg"] if ema > 0 else res.history["psnr"])
-        rows.append((task, image, method + (f" ({stop} stop)" if stop != "fixed" else ""), psnr(truth, res.image),
-                     best, ssim(truth, res.image), res.chosen_step, time.time() - t))
+        rows.append(
+            (
+                task,
+                image,
+                method + (f" ({stop} stop)" if stop != "fixed" else ""),
+                psnr(truth, res.image),
+                best,
+                ssim(truth, res.image),
+                res.chosen_step,
+                time.time() - t,
+            )
+        )
         print(rows[-1], flush=True)
 
     def baseline(task, image, name, est, truth):
@@ -136,19 +159,34 @@ def main(argv=None):
     cam_noisy = add_noise(torch.as_tensor(cam)[None], 25, seed=args.seed + 7)[0].numpy()
     hwc = lambda a: np.moveaxis(a, 0, -1)  # noqa: E731
     chw = lambda a: np.moveaxis(a, -1, 0)  # noqa: E731
-    tv_w = max((0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2),
-               key=lambda w: psnr(cam, chw(denoise_tv_chambolle(hwc(cam_noisy), weight=w, channel_axis=-1))))
-    wv_s = max((0.06, 0.08, 0.1, 0.12, 0.15),
-               key=lambda s: psnr(cam, chw(denoise_wavelet(hwc(cam_noisy), sigma=s, channel_axis=-1,
-                                                           rescale_sigma=True))))
+    tv_w = max(
+        (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2),
+        key=lambda w: psnr(cam, chw(denoise_tv_chambolle(hwc(cam_noisy), weight=w, channel_axis=-1))),
+    )
+    wv_s = max(
+        (0.06, 0.08, 0.1, 0.12, 0.15),
+        key=lambda s: psnr(cam, chw(denoise_wavelet(hwc(cam_noisy), sigma=s, channel_axis=-1, rescale_sigma=True))),
+    )
     print(f"tuned on camera: TV weight {tv_w}, wavelet sigma {wv_s}")
     for name, img in (("astronaut", data.astronaut()), ("coffee", data.coffee())) if "denoise" in tasks else ():
         truth = crop(img / 255.0, S)
         y = add_noise(torch.as_tensor(truth)[None], 25, seed=args.seed)
         yn = np.clip(y[0].numpy(), 0, 1)
         baseline("denoise σ=25", name, "noisy input", yn, truth)
-        baseline("denoise σ=25", name, f"TV Chambolle (w={tv_w})", chw(denoise_tv_chambolle(hwc(yn), weight=tv_w, channel_axis=-1)), truth)
-        baseline("denoise σ=25", name, f"wavelet (σ={wv_s})", chw(denoise_wavelet(hwc(yn), sigma=wv_s, channel_axis=-1, rescale_sigma=True)), truth)
+        baseline(
+            "denoise σ=25",
+            name,
+            f"TV Chambolle (w={tv_w})",
+            chw(denoise_tv_chambolle(hwc(yn), weight=tv_w, channel_axis=-1)),
+            truth,
+        )
+        baseline(
+            "denoise σ=25",
+            name,
+            f"wavelet (σ={wv_s})",
+            chw(denoise_wavelet(hwc(yn), sigma=wv_s, channel_axis=-1, rescale_sigma=True)),
+            truth,
+        )
         run("denoise σ=25", name, "DIP", Identity(), y, truth, stop="variance")
         run("denoise σ=25", name, "DD", Identity(), y, truth)
 
@@ -207,26 +245,48 @@ def main(argv=None):
         print(("SkipNet vs nn.Sequential", *seq_rows[-1]), flush=True)
 
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"images_{dev.split(':')[0]}_{S}.md")
-    cmd = " ".join(["python benchmarks/images.py"] + (["--quick"] if args.quick else
-                                                       [f"--size {S}", f"--steps-dip {args.steps_dip}",
-                                                        f"--steps-dd {args.steps_dd}", f"--steps-mlp {args.steps_mlp}"])
-                   + [f"--device {dev}", f"--threads {args.threads}", f"--seed {args.seed}", f"--tasks {args.tasks}"])
-    lines = [f"# Image priors, {S}x{S}, {dev}", "", f"Made by `{cmd}`. PSNR in dB of the returned image; "
-             "'best along run' is the highest PSNR of any iterate (needs the truth; shown to judge the stopping rule). "
-             "MLP: the coordinate MLP at the fixed Fourier scale 10 (the CLI picks the scale from the measurements: "
-             "`benchmarks/fourier_scale.py`).",
-             "", "| task | image | method | PSNR | best along run | SSIM | chosen step | seconds |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    cmd = " ".join(
+        ["python benchmarks/images.py"]
+        + (
+            ["--quick"]
+            if args.quick
+            else [
+                f"--size {S}",
+                f"--steps-dip {args.steps_dip}",
+                f"--steps-dd {args.steps_dd}",
+                f"--steps-mlp {args.steps_mlp}",
+            ]
+        )
+        + [f"--device {dev}", f"--threads {args.threads}", f"--seed {args.seed}", f"--tasks {args.tasks}"]
+    )
+    lines = [
+        f"# Image priors, {S}x{S}, {dev}",
+        "",
+        f"Made by `{cmd}`. PSNR in dB of the returned image; "
+        "'best along run' is the highest PSNR of any iterate (needs the truth; shown to judge the stopping rule). "
+        "MLP: the coordinate MLP at the fixed Fourier scale 10 (the CLI picks the scale from the measurements: "
+        "`benchmarks/fourier_scale.py`).",
+        "",
+        "| task | image | method | PSNR | best along run | SSIM | chosen step | seconds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for t, im, m, p, b, s_, st, sec in rows:
-        lines.append(f"| {t} | {im} | {m} | {p:.2f} | {'' if b is None else f'{b:.2f}'} | {s_:.3f} | "
-                     f"{'' if st is None else st} | {'' if sec is None else f'{sec:.0f}'} |")
+        lines.append(
+            f"| {t} | {im} | {m} | {p:.2f} | {'' if b is None else f'{b:.2f}'} | {s_:.3f} | "
+            f"{'' if st is None else st} | {'' if sec is None else f'{sec:.0f}'} |"
+        )
     lines += ["", "| prior | size | seconds per step | parameters |", "| --- | --- | --- | --- |"]
     for name, s, sec, n in speed:
         lines.append(f"| {name} | {s}² | {sec:.3f} | {n} |")
     if seq_rows:
-        lines += ["", "DIP's skip network (denoising preset, same weights) as our `SkipNet` and as the same layers "
-                  "in nested `nn.Sequential` (median of 3 alternating rounds of 3 steps):", "",
-                  "| size | SkipNet s/step | nn.Sequential s/step | ratio (ours / plain) |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "DIP's skip network (denoising preset, same weights) as our `SkipNet` and as the same layers "
+            "in nested `nn.Sequential` (median of 3 alternating rounds of 3 steps):",
+            "",
+            "| size | SkipNet s/step | nn.Sequential s/step | ratio (ours / plain) |",
+            "| --- | --- | --- | --- |",
+        ]
         for s, a, b in seq_rows:
             lines.append(f"| {s}² | {a:.3f} | {b:.3f} | {a / b:.2f} |")
     from benchmarks._util import write_atomic

@@ -43,8 +43,21 @@ def main(argv=None):
     env = {"OMP_NUM_THREADS": str(args.threads)}
     tmp = Path(tempfile.mkdtemp(prefix="dgp-bench-"))
     dgp_bin = str(Path(sys.executable).parent / "dgp")
-    run = run_measured([dgp_bin, "reconstruct", args.input, "-o", str(tmp / "dgp.ply"), "--seed", str(args.seed),
-                        "--threads", str(args.threads), "-q"], env)
+    run = run_measured(
+        [
+            dgp_bin,
+            "reconstruct",
+            args.input,
+            "-o",
+            str(tmp / "dgp.ply"),
+            "--seed",
+            str(args.seed),
+            "--threads",
+            str(args.threads),
+            "-q",
+        ],
+        env,
+    )
     if run["rc"] != 0:
         raise SystemExit(f"dgp reconstruct failed with status {run['rc']}")
     dgp_mesh = read_mesh(tmp / "dgp.ply")
@@ -54,9 +67,11 @@ def main(argv=None):
     mesh, secs = timed(reconstruct_baseline, cloud, "poisson", depth=8, trim=0.02)
     rows["Screened Poisson depth 8"] = (compare_meshes(mesh, gt), secs, None)
     # the same meshes measured point to point (samples against samples), as the figures were
-    p2p = {"DGP (defaults)": compare_meshes(dgp_mesh, gt, exact=False),
-           "Screened Poisson depth 8": compare_meshes(mesh, gt, exact=False),
-           "ground truth against itself": compare_meshes(gt, gt, exact=False)}
+    p2p = {
+        "DGP (defaults)": compare_meshes(dgp_mesh, gt, exact=False),
+        "Screened Poisson depth 8": compare_meshes(mesh, gt, exact=False),
+        "ground truth against itself": compare_meshes(gt, gt, exact=False),
+    }
 
     large = None
     if args.large:
@@ -67,10 +82,25 @@ def main(argv=None):
         diag = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
         from dgp.pointcloud import PointCloud
 
-        write_points(tmp / "large.ply", PointCloud(scan.points + rng.normal(scale=0.005 * diag, size=scan.points.shape),
-                                                   scan.normals))
-        large = run_measured([dgp_bin, "reconstruct", str(tmp / "large.ply"), "-o", str(tmp / "large_out.ply"),
-                              "--seed", str(args.seed), "--threads", str(args.threads), "-q"], env)
+        write_points(
+            tmp / "large.ply",
+            PointCloud(scan.points + rng.normal(scale=0.005 * diag, size=scan.points.shape), scan.normals),
+        )
+        large = run_measured(
+            [
+                dgp_bin,
+                "reconstruct",
+                str(tmp / "large.ply"),
+                "-o",
+                str(tmp / "large_out.ply"),
+                "--seed",
+                str(args.seed),
+                "--threads",
+                str(args.threads),
+                "-q",
+            ],
+            env,
+        )
 
     dgp_m, pois_m = rows["DGP (defaults)"][0], rows["Screened Poisson depth 8"][0]
     cl_ratio = dgp_m["chamfer_l1"] / pois_m["chamfer_l1"]
@@ -88,11 +118,18 @@ def main(argv=None):
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, (m, s, mb) in rows.items():
-        lines.append(f"| {name} | {m['chamfer_l1']:.3e} | {m['chamfer_l2']:.3e} | {m['hausdorff']:.3e} | "
-                     f"{m['normal_consistency']:.4f} | {m['fscore']:.4f} | {s:.1f} | {'' if mb is None else f'{mb:.0f}'} |")
-    lines += ["", "The same meshes point to point (100,000 samples against 100,000 samples, `dgp evaluate "
-              "--point-to-point`); the last row is the floor that this way of measuring adds:", "",
-              "| method | Chamfer-L1 | Hausdorff |", "| --- | --- | --- |"]
+        lines.append(
+            f"| {name} | {m['chamfer_l1']:.3e} | {m['chamfer_l2']:.3e} | {m['hausdorff']:.3e} | "
+            f"{m['normal_consistency']:.4f} | {m['fscore']:.4f} | {s:.1f} | {'' if mb is None else f'{mb:.0f}'} |"
+        )
+    lines += [
+        "",
+        "The same meshes point to point (100,000 samples against 100,000 samples, `dgp evaluate "
+        "--point-to-point`); the last row is the floor that this way of measuring adds:",
+        "",
+        "| method | Chamfer-L1 | Hausdorff |",
+        "| --- | --- | --- |",
+    ]
     for name, m in p2p.items():
         lines.append(f"| {name} | {m['chamfer_l1']:.3e} | {m['hausdorff']:.3e} |")
     lines += [
@@ -105,8 +142,10 @@ def main(argv=None):
         f"| peak memory < 4 GB | {run['peak_mb']:.0f} MB | {'yes' if run['peak_mb'] < 4096 else 'no'} |",
     ]
     if large is not None:
-        lines.append(f"| 200,000 points: peak memory < 8 GB | {large['peak_mb']:.0f} MB in {large['seconds']:.0f} s "
-                     f"(status {large['rc']}) | {'yes' if large['rc'] == 0 and large['peak_mb'] < 8192 else 'no'} |")
+        lines.append(
+            f"| 200,000 points: peak memory < 8 GB | {large['peak_mb']:.0f} MB in {large['seconds']:.0f} s "
+            f"(status {large['rc']}) | {'yes' if large['rc'] == 0 and large['peak_mb'] < 8192 else 'no'} |"
+        )
     text = "\n".join(lines) + "\n"
     write_atomic(args.out, text)
     print(text)

@@ -23,8 +23,16 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._util import write_atomic  # noqa: E402
 
 # the defaults, then each of their choices undone one at a time (and the faster exact matcher)
-STANDARD = ['{}', '{"normal_weight": 0}', '{"local_steps": 300, "consistency_steps": 100}', '{"min_density": 0}',
-            '{"trim": 3.0}', '{"pockets": 0}', '{"block": 0}', '{"matching": "lsa"}']
+STANDARD = [
+    "{}",
+    '{"normal_weight": 0}',
+    '{"local_steps": 300, "consistency_steps": 100}',
+    '{"min_density": 0}',
+    '{"trim": 3.0}',
+    '{"pockets": 0}',
+    '{"block": 0}',
+    '{"matching": "lsa"}',
+]
 
 
 def main(argv=None):
@@ -56,17 +64,26 @@ def main(argv=None):
         sec = time.perf_counter() - t
         m = compare_meshes(rec.mesh(), gt)
         rows.append((spec, len(rec.patches), sec, m))
-        print(f"{spec}: {sec:.0f} s, {len(rec.patches)} patches, Chamfer-L1 {m['chamfer_l1']:.4e}, "
-              f"Hausdorff {m['hausdorff']:.4e}", flush=True)
-    lines = ["# DGP settings on the sample bunny", "",
-             f"Made by `.venv/bin/python benchmarks/settings.py --threads {args.threads} --seed {args.seed}` "
-             "(one setting changed from the defaults per row; fit seconds in this process; distances point to "
-             "surface in units of the ground truth's diagonal).", "",
-             "| setting | patches | fit s | Chamfer-L1 | Hausdorff | normal consistency |",
-             "| --- | --- | --- | --- | --- | --- |"]
+        print(
+            f"{spec}: {sec:.0f} s, {len(rec.patches)} patches, Chamfer-L1 {m['chamfer_l1']:.4e}, "
+            f"Hausdorff {m['hausdorff']:.4e}",
+            flush=True,
+        )
+    lines = [
+        "# DGP settings on the sample bunny",
+        "",
+        f"Made by `.venv/bin/python benchmarks/settings.py --threads {args.threads} --seed {args.seed}` "
+        "(one setting changed from the defaults per row; fit seconds in this process; distances point to "
+        "surface in units of the ground truth's diagonal).",
+        "",
+        "| setting | patches | fit s | Chamfer-L1 | Hausdorff | normal consistency |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for spec, n, sec, m in rows:
-        lines.append(f"| `{spec}` | {n} | {sec:.0f} | {m['chamfer_l1']:.4e} | {m['hausdorff']:.4e} | "
-                     f"{m['normal_consistency']:.4f} |")
+        lines.append(
+            f"| `{spec}` | {n} | {sec:.0f} | {m['chamfer_l1']:.4e} | {m['hausdorff']:.4e} | "
+            f"{m['normal_consistency']:.4f} |"
+        )
     write_atomic(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

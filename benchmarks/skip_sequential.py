@@ -28,8 +28,11 @@ class _Cat(nn.Module):
 
 def _conv_bn_act(cin, cout, k, stride=1) -> list[nn.Module]:
     pad = (k - 1) // 2
-    return ([nn.ReflectionPad2d(pad)] if pad else []) + [nn.Conv2d(cin, cout, k, stride=stride),
-                                                         nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True)]
+    return ([nn.ReflectionPad2d(pad)] if pad else []) + [
+        nn.Conv2d(cin, cout, k, stride=stride),
+        nn.BatchNorm2d(cout),
+        nn.LeakyReLU(0.2, inplace=True),
+    ]
 
 
 def sequential_skip(out_channels: int = 3, preset: str = "denoise") -> nn.Sequential:

@@ -42,7 +42,7 @@ def _peak_gflops(torch, device, repeat=5):
     """This machine's float32 matrix-product rate (GFLOP/s) at the set thread count."""
     n = 2048 if device.type == "cpu" else 8192
     a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-    return 2 * n ** 3 / _median_step(lambda: a @ b, repeat, device) / 1e9
+    return 2 * n**3 / _median_step(lambda: a @ b, repeat, device) / 1e9
 
 
 def _matching_seconds(assign, a, b, method: str, repeat: int = 20) -> float:
@@ -90,8 +90,9 @@ def _schedule(ks, seed):
     scale = np.linalg.norm(np.ptp(cloud.points, 0)) / np.linalg.norm(np.ptp(piece.points, 0))
     rows = []
     for k in ks:
-        cfg = ReconstructionConfig(radius=ReconstructionConfig.radius * scale, match_every=k, seed=seed,
-                                   progress=False, device="cpu")
+        cfg = ReconstructionConfig(
+            radius=ReconstructionConfig.radius * scale, match_every=k, seed=seed, progress=False, device="cpu"
+        )
         t = time.perf_counter()
         rec = reconstruct(piece, cfg)
         sec = time.perf_counter() - t
@@ -124,7 +125,9 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     dev = torch.device(args.device)
     widths = tuple(int(w) for w in args.widths.split(","))
-    sizes = [(P, K) for K in (int(k) for k in args.points.split(",")) for P in (int(p) for p in args.patches.split(","))]
+    sizes = [
+        (P, K) for K in (int(k) for k in args.points.split(",")) for P in (int(p) for p in args.patches.split(","))
+    ]
     print(f"seed {args.seed}, {args.threads} thread(s), widths {widths}, {args.points} points per patch")
     peak = _peak_gflops(torch, dev)
     macs = sum(a * b for a, b in zip(widths[:-1], widths[1:]))  # multiply-adds per sample, forward
@@ -179,15 +182,19 @@ def main(argv=None):
         opts.clear()
         gflop = 6 * P * K * macs / 1e9  # per step
         rows.append((P, K, tl, tb, tk, tm, ta, gflop))
-        print(f"P={P}, K={K}: loop {tl:.3f} s/step ({gflop / tl:.0f} GFLOP/s), batched {tb:.3f}, blocked {tk:.3f} "
-              f"({gflop / tk:.0f} GFLOP/s), loop / blocked {tl / tk:.1f}x, one matching of all patches {tm:.2f} s",
-              flush=True)
+        print(
+            f"P={P}, K={K}: loop {tl:.3f} s/step ({gflop / tl:.0f} GFLOP/s), batched {tb:.3f}, blocked {tk:.3f} "
+            f"({gflop / tk:.0f} GFLOP/s), loop / blocked {tl / tk:.1f}x, one matching of all patches {tm:.2f} s",
+            flush=True,
+        )
     lines = [
         "# Batched per-patch networks against one network at a time",
         "",
         f"Made by `.venv/bin/python benchmarks/speed.py --threads {args.threads} --patches {args.patches} "
-        f"--points {args.points}" + (f" --device {args.device}" if dev.type != "cpu" else "")
-        + (f" --schedule '{args.schedule}'" if args.schedule != SCHEDULE else "") + "` ("
+        f"--points {args.points}"
+        + (f" --device {args.device}" if dev.type != "cpu" else "")
+        + (f" --schedule '{args.schedule}'" if args.schedule != SCHEDULE else "")
+        + "` ("
         + (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU")
         + f", {args.threads} CPU thread(s); widths {'-'.join(map(str, widths))}; "
         f"median of {args.repeat} steps; the same fused Adam for all). Blocked: `BlockedMLP`, blocks of "
@@ -198,28 +205,44 @@ def main(argv=None):
         f"{2048 if dev.type == 'cpu' else 8192}). A step is "
         f"{6 * macs:,} FLOP per sample ({macs:,} multiply-adds forward, twice that backward), the same for all three.",
         "",
-        "| patches | points | loop s/step | batched s/step | blocked s/step | loop / batched | loop / blocked | loop GFLOP/s "
+        "| patches | points | loop s/step | batched s/step | blocked s/step | loop / batched | loop / blocked "
+        "| loop GFLOP/s "
         "| best GFLOP/s | peak / loop rate (most any batching could gain) | one EMD matching of all patches (s) "
         "| matching every 50 steps, share of time | the same matching by `--matching lsa` (s) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for P, K, tl, tb, tk, tm, ta, gflop in rows:
         share = (tm / 50) / (tm / 50 + ours(tb, tk))
-        lines.append(f"| {P} | {K} | {tl:.4f} | {tb:.4f} | {tk:.4f} | {tl / tb:.1f}× | {tl / tk:.1f}× | {gflop / tl:.0f} | "
-                     f"{gflop / min(tb, tk):.0f} | {peak * tl / gflop:.1f}× | {tm:.3g} | {100 * share:.0f}% | {ta:.3g} |")
-    lines += ["", "Per step with the matching included: the reference schedule (one network at a time, every patch "
-              f"re-matched every step) against ours ({'blocked' if dev.type == 'cpu' else 'batched'}, re-matched every "
-              "50 steps). The matching is timed "
-              "on a flat patch against a shuffled noisy copy of itself.", "",
-              "| patches | points | reference schedule s/step | ours s/step | ratio |", "| --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| {P} | {K} | {tl:.4f} | {tb:.4f} | {tk:.4f} | {tl / tb:.1f}× | {tl / tk:.1f}× | {gflop / tl:.0f} | "
+            f"{gflop / min(tb, tk):.0f} | {peak * tl / gflop:.1f}× | {tm:.3g} | {100 * share:.0f}% | {ta:.3g} |"
+        )
+    lines += [
+        "",
+        "Per step with the matching included: the reference schedule (one network at a time, every patch "
+        f"re-matched every step) against ours ({'blocked' if dev.type == 'cpu' else 'batched'}, re-matched every "
+        "50 steps). The matching is timed "
+        "on a flat patch against a shuffled noisy copy of itself.",
+        "",
+        "| patches | points | reference schedule s/step | ours s/step | ratio |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for P, K, tl, tb, tk, tm, ta, gflop in rows:
-        lines.append(f"| {P} | {K} | {tl + tm:.3f} | {ours(tb, tk) + tm / 50:.3f} | {(tl + tm) / (ours(tb, tk) + tm / 50):.1f}× |")
+        lines.append(
+            f"| {P} | {K} | {tl + tm:.3f} | {ours(tb, tk) + tm / 50:.3f} "
+            f"| {(tl + tm) / (ours(tb, tk) + tm / 50):.1f}× |"
+        )
     if args.schedule:
         sched = _schedule([int(k) for k in args.schedule.split(",")], args.seed)
-        lines += ["", "Matching schedule: default reconstruction of a piece of `data/bunny_noisy.ply` "
-                  f"({sched[0][4]} points, {sched[0][5]} patches), re-matching every k local steps; mean distance "
-                  "of the dense chart samples to `data/bunny_gt.ply` in units of its diagonal.", "",
-                  "| match every k steps | fit seconds | chart error |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            "Matching schedule: default reconstruction of a piece of `data/bunny_noisy.ply` "
+            f"({sched[0][4]} points, {sched[0][5]} patches), re-matching every k local steps; mean distance "
+            "of the dense chart samples to `data/bunny_gt.ply` in units of its diagonal.",
+            "",
+            "| match every k steps | fit seconds | chart error |",
+            "| --- | --- | --- |",
+        ]
         for k, sec, err, _, _, _ in sched:
             lines.append(f"| {k} | {sec:.1f} | {err:.3e} |")
     text = "\n".join(lines) + "\n"

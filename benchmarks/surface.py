@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -84,18 +83,53 @@ def main(argv=None):
             write_points(inp, scan)
             for name, flags in METHODS.items():
                 outp = tmp / f"{mesh_path.stem}_{noise}_{name.replace(' ', '_')}.ply"
-                r = run_measured([dgp_bin, "reconstruct", str(inp), "-o", str(outp), "--seed", str(args.seed),
-                                  "--threads", str(args.threads), "-q", *flags], env)
+                r = run_measured(
+                    [
+                        dgp_bin,
+                        "reconstruct",
+                        str(inp),
+                        "-o",
+                        str(outp),
+                        "--seed",
+                        str(args.seed),
+                        "--threads",
+                        str(args.threads),
+                        "-q",
+                        *flags,
+                    ],
+                    env,
+                )
                 if r["rc"] != 0:
                     rows.append([mesh_path.stem, noise, name, *([float("nan")] * 4), r["seconds"], r["peak_mb"]])
                     continue
                 m = compare_meshes(read_mesh(outp), gt)
-                rows.append([mesh_path.stem, noise, name, m["chamfer_l1"], m["hausdorff"], m["normal_consistency"],
-                             m["fscore"], r["seconds"], r["peak_mb"]])
+                rows.append(
+                    [
+                        mesh_path.stem,
+                        noise,
+                        name,
+                        m["chamfer_l1"],
+                        m["hausdorff"],
+                        m["normal_consistency"],
+                        m["fscore"],
+                        r["seconds"],
+                        r["peak_mb"],
+                    ]
+                )
                 print(rows[-1], flush=True)
             if noise == 0.005 and not args.no_pictures:
                 _pictures(mesh_path.stem, noise, inp, tmp, out, gt)
-    header = ["shape", "noise", "method", "chamfer_l1", "hausdorff", "normal_consistency", "fscore", "seconds", "peak_mb"]
+    header = [
+        "shape",
+        "noise",
+        "method",
+        "chamfer_l1",
+        "hausdorff",
+        "normal_consistency",
+        "fscore",
+        "seconds",
+        "peak_mb",
+    ]
     import csv
     import io
 
@@ -103,28 +137,54 @@ def main(argv=None):
     csv.writer(buf).writerows([header] + rows)
     write_atomic(out / "surface.csv", buf.getvalue())
     minutes = (time.time() - t_start) / 60
-    cmd = " ".join([".venv/bin/python benchmarks/surface.py", f"--threads {args.threads}", f"--seed {args.seed}"]
-                     + (["--quick"] if args.quick else []) + ([f"--shapes {args.shapes}"] if args.shapes else [])
-                     + ([f"--noises {args.noises}"] if args.noises else []))
-    lines = ["# Surface reconstruction benchmark", "",
-             f"Made by `{cmd}` in {minutes:.1f} minutes (whole run, pictures included). Distances in units of "
-             "each mesh's diagonal; ratios are DGP / Poisson d8.",
-             "", "| shape | noise | method | Chamfer-L1 | Hausdorff | normal cons. | F@0.5% | s | peak MB | CL1 / P8 | H / P8 |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    cmd = " ".join(
+        [".venv/bin/python benchmarks/surface.py", f"--threads {args.threads}", f"--seed {args.seed}"]
+        + (["--quick"] if args.quick else [])
+        + ([f"--shapes {args.shapes}"] if args.shapes else [])
+        + ([f"--noises {args.noises}"] if args.noises else [])
+    )
+    lines = [
+        "# Surface reconstruction benchmark",
+        "",
+        f"Made by `{cmd}` in {minutes:.1f} minutes (whole run, pictures included). Distances in units of "
+        "each mesh's diagonal; ratios are DGP / Poisson d8.",
+        "",
+        "| shape | noise | method | Chamfer-L1 | Hausdorff | normal cons. | F@0.5% | s | peak MB | CL1 / P8 | H / P8 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         ref = next(x for x in rows if x[0] == r[0] and x[1] == r[1] and x[2] == "Poisson d8")
-        lines.append(f"| {r[0]} | {100 * r[1]:.2f}% | {r[2]} | {r[3]:.3e} | {r[4]:.3e} | {r[5]:.4f} | {r[6]:.4f} | "
-                     f"{r[7]:.0f} | {r[8]:.0f} | {r[3] / ref[3]:.3f} | {r[4] / ref[4]:.3f} |")
+        lines.append(
+            f"| {r[0]} | {100 * r[1]:.2f}% | {r[2]} | {r[3]:.3e} | {r[4]:.3e} | {r[5]:.4f} | {r[6]:.4f} | "
+            f"{r[7]:.0f} | {r[8]:.0f} | {r[3] / ref[3]:.3f} | {r[4] / ref[4]:.3f} |"
+        )
     for base in ("Poisson d8", "Poisson d8 untrimmed"):
-        checks = [(r[0], r[1], r[3] / ref[3], r[4] / ref[4]) for r in rows if r[2] == "DGP" and r[1] in (0.005, 0.01)
-                  for ref in [next(x for x in rows if x[0] == r[0] and x[1] == r[1] and x[2] == base)]]
+        checks = [
+            (r[0], r[1], r[3] / ref[3], r[4] / ref[4])
+            for r in rows
+            if r[2] == "DGP" and r[1] in (0.005, 0.01)
+            for ref in [next(x for x in rows if x[0] == r[0] and x[1] == r[1] and x[2] == base)]
+        ]
         if checks:
             ok = [c for c in checks if c[2] < 1 and c[3] < 1]
-            what = ("Target (DGP below Poisson d8 in Chamfer-L1 and Hausdorff at 0.5% and 1% noise)" if base == "Poisson d8"
-                    else "Against Poisson d8 without its density trim (watertight; the better choice on closed shapes)")
-            lines += ["", f"{what}: met in {len(ok)} of {len(checks)} cases; not met: "
-                      + (", ".join(f"{s} at {100 * n:g}% (CL1 {a:.2f}×, H {b:.2f}×)" for s, n, a, b in checks
-                                   if not (a < 1 and b < 1)) or "none") + "."]
+            what = (
+                "Target (DGP below Poisson d8 in Chamfer-L1 and Hausdorff at 0.5% and 1% noise)"
+                if base == "Poisson d8"
+                else "Against Poisson d8 without its density trim (watertight; the better choice on closed shapes)"
+            )
+            lines += [
+                "",
+                f"{what}: met in {len(ok)} of {len(checks)} cases; not met: "
+                + (
+                    ", ".join(
+                        f"{s} at {100 * n:g}% (CL1 {a:.2f}×, H {b:.2f}×)"
+                        for s, n, a, b in checks
+                        if not (a < 1 and b < 1)
+                    )
+                    or "none"
+                )
+                + ".",
+            ]
     write_atomic(out / "surface.md", "\n".join(lines) + "\n")
     _plot(rows, noises, out / "surface_chamfer.png")
     print("\n".join(lines))
@@ -165,8 +225,9 @@ def _pictures(stem, noise, inp, tmp, out, gt_mesh):
     errors = [to_open3d(m, distance_colors(mesh_distances(m, gt_mesh) / diag, vmax)) for m in meshes.values()]
     panels = [render([obj], size=(420, 420)) for obj in [read_points(inp), *meshes.values(), *errors]]
     titles = [f"input ({100 * noise:g}% noise)", "Poisson depth 8", "DGP", "Poisson d8 error", "DGP error"]
-    save_png(out / f"surface_{stem}.png", compose(panels, titles, (vmax, "distance / diagonal", "viridis"),
-                                                  panel_width=3.2))
+    save_png(
+        out / f"surface_{stem}.png", compose(panels, titles, (vmax, "distance / diagonal", "viridis"), panel_width=3.2)
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def _cmd_info(args) -> int:
         print(f"bbox max    {hi[0]:.6g} {hi[1]:.6g} {hi[2]:.6g}")
         print(f"diagonal    {summary['diagonal']:.6g}")
         print(f"normals     {'yes' if summary['has_normals'] else 'no'}")
-        print(f"noise (RMS) {summary['noise_rms']:.4g}  ({100 * summary['noise_rms_of_diagonal']:.3f}% of the diagonal)")
+        print(
+            f"noise (RMS) {summary['noise_rms']:.4g}  ({100 * summary['noise_rms_of_diagonal']:.3f}% of the diagonal)"
+        )
     return 0
 
 

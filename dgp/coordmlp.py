@@ -42,8 +42,14 @@ class BatchedMLP(nn.Module):
     Initialisation matches ``nn.Linear`` (uniform in ±1/sqrt(fan_in)), independently per model.
     """
 
-    def __init__(self, n_models: int, widths: Sequence[int] = DEFAULT_WIDTHS, seed: int | None = None,
-                 dtype: torch.dtype = torch.float32, device=None):
+    def __init__(
+        self,
+        n_models: int,
+        widths: Sequence[int] = DEFAULT_WIDTHS,
+        seed: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        device=None,
+    ):
         super().__init__()
         if n_models < 1:
             raise ValueError(f"n_models must be positive, got {n_models}")
@@ -107,8 +113,10 @@ class BatchedMLP(nn.Module):
 
     def state_for(self, index) -> dict:
         """Weights of the models at ``index`` (an index or boolean mask over P), detached copies."""
-        return {"weights": [w.detach()[index].clone() for w in self.weights],
-                "biases": [b.detach()[index].clone() for b in self.biases]}
+        return {
+            "weights": [w.detach()[index].clone() for w in self.weights],
+            "biases": [b.detach()[index].clone() for b in self.biases],
+        }
 
     @torch.no_grad()
     def load_for(self, index, state: dict) -> None:
@@ -166,8 +174,14 @@ class BlockedMLP(nn.Module):
     True
     """
 
-    def __init__(self, n_models: int, widths: Sequence[int] = DEFAULT_WIDTHS, block: int = 16,
-                 seed: int | None = None, device=None):
+    def __init__(
+        self,
+        n_models: int,
+        widths: Sequence[int] = DEFAULT_WIDTHS,
+        block: int = 16,
+        seed: int | None = None,
+        device=None,
+    ):
         super().__init__()
         if block < 1:
             raise ValueError(f"block must be positive, got {block}")
@@ -205,8 +219,7 @@ class BlockedMLP(nn.Module):
 
     def state_for(self, index) -> dict:
         """As `BatchedMLP.state_for`."""
-        return {"weights": [w[index].clone() for w in self.weights],
-                "biases": [b[index].clone() for b in self.biases]}
+        return {"weights": [w[index].clone() for w in self.weights], "biases": [b[index].clone() for b in self.biases]}
 
     @torch.no_grad()
     def load_for(self, index, state: dict) -> None:

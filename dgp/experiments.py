@@ -58,8 +58,9 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
         matched = local[0, state.match[0, :k]]
         resid = float(np.sqrt(np.mean(np.sum((pred[0] - matched) ** 2, axis=1)))) * p.scale[0]
         rows.append([int(steps), to_clean, resid])
-    cfg = FitConfig(widths=widths, local_steps=int(checkpoints[-1]), match_every=25, stop="discrepancy", lr=3e-3,
-                    seed=seed)
+    cfg = FitConfig(
+        widths=widths, local_steps=int(checkpoints[-1]), match_every=25, stop="discrepancy", lr=3e-3, seed=seed
+    )
     chosen = int(fit_local(p.uv, local, p.mask, sigma, cfg, seed=seed).stopped_at[0])
     with atomic_path(out / "surface-early-stopping.csv") as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
@@ -86,8 +87,14 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     best = int(np.argmin(r[:, 1]))
-    return {"best_step": int(r[best, 0]), "best_distance": float(r[best, 1]), "final_distance": float(r[-1, 1]),
-            "discrepancy_step": chosen, "first_residual": float(r[0, 2]), "final_residual": float(r[-1, 2])}
+    return {
+        "best_step": int(r[best, 0]),
+        "best_distance": float(r[best, 1]),
+        "final_distance": float(r[-1, 1]),
+        "discrepancy_step": chosen,
+        "first_residual": float(r[0, 2]),
+        "final_residual": float(r[-1, 2]),
+    }
 
 
 def register(sub) -> None:

@@ -196,7 +196,7 @@ def _tilt(net: BatchedMLP, uv_t: torch.Tensor, nrm: torch.Tensor, m: torch.Tenso
         uv_t, nrm, m = uv_t[:, cols], nrm[:, cols], m[:, cols]
     _, jac = net.forward_with_jacobian(uv_t)  # (B, k, 2, 3)
     along = (jac * nrm[:, :, None, :]).sum(-1)
-    tilt = (along ** 2 / (jac ** 2).sum(-1).clamp(min=1e-12)).sum(-1)
+    tilt = (along**2 / (jac**2).sum(-1).clamp(min=1e-12)).sum(-1)
     return (tilt * m).sum(1) / m.sum(1).clamp(min=1)
 
 
@@ -221,8 +221,16 @@ def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConf
     return match_batch(pred, local, counts, "sinkhorn", cfg.sinkhorn_reg), None
 
 
-def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.ndarray, cfg: FitConfig,
-              seed: int, progress: Callable | None = None, normals: np.ndarray | None = None) -> ChartState:
+def fit_local(
+    uv: np.ndarray,
+    local: np.ndarray,
+    mask: np.ndarray,
+    sigma: np.ndarray,
+    cfg: FitConfig,
+    seed: int,
+    progress: Callable | None = None,
+    normals: np.ndarray | None = None,
+) -> ChartState:
     """Local phase on one chunk.
 
     Parameters
@@ -308,12 +316,24 @@ def fit_local(uv: np.ndarray, local: np.ndarray, mask: np.ndarray, sigma: np.nda
     final = _on_cpu(net.state_for(slice(None)))
     _copy_rows(frozen, final, ~keep)
     frozen_idx[~keep] = idx[~keep]
-    return ChartState([w.cpu() for w in frozen["weights"]], [b.cpu() for b in frozen["biases"]],
-                      frozen_idx, stopped_at, {"local_loss": history})
+    return ChartState(
+        [w.cpu() for w in frozen["weights"]],
+        [b.cpu() for b in frozen["biases"]],
+        frozen_idx,
+        stopped_at,
+        {"local_loss": history},
+    )
 
 
-def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray, state: ChartState,
-                    cfg: FitConfig, progress: Callable | None = None, normals: np.ndarray | None = None) -> ChartState:
+def fit_consistency(
+    uv: np.ndarray,
+    targets_local: np.ndarray,
+    mask: np.ndarray,
+    state: ChartState,
+    cfg: FitConfig,
+    progress: Callable | None = None,
+    normals: np.ndarray | None = None,
+) -> ChartState:
     """Consistency phase on one chunk: refit to fixed targets, keep each patch's best weights.
 
     Parameters
@@ -368,8 +388,9 @@ def fit_consistency(uv: np.ndarray, targets_local: np.ndarray, mask: np.ndarray,
     return ChartState(best_state["weights"], best_state["biases"], state.match, state.stopped_at, hist)
 
 
-def evaluate_charts(weights: list, biases: list, uv: torch.Tensor, widths, device="cpu",
-                    create_graph: bool = False) -> torch.Tensor:
+def evaluate_charts(
+    weights: list, biases: list, uv: torch.Tensor, widths, device="cpu", create_graph: bool = False
+) -> torch.Tensor:
     """φ_p(uv_p) for stacked weights: ``uv (P, M, 2) -> (P, M, 3)``."""
     net = BatchedMLP(len(weights[0]), widths).to(resolve_device(device))
     net.load_for(slice(None), {"weights": weights, "biases": biases})

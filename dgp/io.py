@@ -53,10 +53,22 @@ def _check_file(path) -> Path:
 # --------------------------------------------------------------------------- PLY
 
 _PLY_TYPES = {
-    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
-    "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
-    "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-    "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
 }
 
 
@@ -121,7 +133,9 @@ def _read_ply_vertices(path: Path):
                 if any(isinstance(p[1], tuple) for p in props):
                     raise InputError("PLY vertex element with list properties is not supported", path)
                 if len(lines) < row + count:
-                    raise InputError(f"PLY file is truncated: {count} vertices declared, {max(len(lines) - row, 0)} found", path)
+                    raise InputError(
+                        f"PLY file is truncated: {count} vertices declared, {max(len(lines) - row, 0)} found", path
+                    )
                 dtype = np.dtype([(p[0], "f8") for p in props])
                 out = np.empty(count, dtype=dtype)
                 for i in range(count):
@@ -264,7 +278,9 @@ def _read_pcd(path: Path) -> PointCloud:
         cols = {f: arr[:, i] for i, f in enumerate(fields)}
     elif mode == "binary":
         try:
-            dtype = np.dtype([(f, {"F": "<f", "I": "<i", "U": "<u"}[t.upper()] + str(s)) for f, s, t in zip(fields, sizes, types)])
+            dtype = np.dtype(
+                [(f, {"F": "<f", "I": "<i", "U": "<u"}[t.upper()] + str(s)) for f, s, t in zip(fields, sizes, types)]
+            )
         except (KeyError, TypeError):
             raise InputError("PCD header has an unsupported TYPE/SIZE", path) from None
         if offset + npts * dtype.itemsize > len(data):
@@ -329,7 +345,9 @@ def read_points(path, sample: int | None = None, min_points: int = MIN_POINTS, s
     path = _check_file(path)
     ext = _ext(path)
     if ext not in POINT_EXTS + MESH_EXTS:
-        raise InputError(f"unknown extension {path.suffix!r}; readable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS)))}", path)
+        raise InputError(
+            f"unknown extension {path.suffix!r}; readable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS)))}", path
+        )
     if sample is not None or ext in (".obj", ".off", ".stl", ".glb"):
         if ext not in MESH_EXTS:
             raise InputError(f"sampling needs a mesh file ({' '.join(MESH_EXTS)})", path)
@@ -351,7 +369,10 @@ def read_points(path, sample: int | None = None, min_points: int = MIN_POINTS, s
 
 
 def write_points(path, cloud: PointCloud) -> None:
-    """Write ``cloud`` to ``path`` atomically: ``.ply`` (binary, with normals if any), ``.xyz/.xyzn/.pts/.txt``, ``.npz``."""
+    """Write ``cloud`` to ``path`` atomically.
+
+    ``.ply`` (binary, with normals if any), ``.xyz/.xyzn/.pts/.txt``, ``.npz``.
+    """
     path = Path(path)
     ext = _ext(path)
     if ext not in WRITE_POINT_EXTS:
@@ -370,8 +391,13 @@ def write_points(path, cloud: PointCloud) -> None:
             np.savetxt(tmp, arr, fmt="%.17g")
 
 
-def _write_ply(path: Path, points: np.ndarray, normals: np.ndarray | None = None, colors: np.ndarray | None = None,
-               faces: np.ndarray | None = None) -> None:
+def _write_ply(
+    path: Path,
+    points: np.ndarray,
+    normals: np.ndarray | None = None,
+    colors: np.ndarray | None = None,
+    faces: np.ndarray | None = None,
+) -> None:
     props = [(c, "<f8") for c in "xyz"]
     if normals is not None:
         props += [(c, "<f8") for c in ("nx", "ny", "nz")]

@@ -78,8 +78,9 @@ def emd_assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") ->
     return np.argmax(plan, axis=1)
 
 
-def emd_assignments(pred: np.ndarray, points: np.ndarray, counts: np.ndarray, workers: int | None = None,
-                    method: str = "emd") -> np.ndarray:
+def emd_assignments(
+    pred: np.ndarray, points: np.ndarray, counts: np.ndarray, workers: int | None = None, method: str = "emd"
+) -> np.ndarray:
     """`emd_assignment` for every patch of a padded batch, spread over ``workers`` threads.
 
     Parameters
@@ -127,13 +128,21 @@ def sinkhorn_targets(pred: np.ndarray, points: np.ndarray, reg: float = 1e-3) ->
     n, m = len(pred), len(points)
     cost = sqdist(np.asarray(pred, np.float64), np.asarray(points, np.float64))
     scale = cost.max() if cost.size and cost.max() > 0 else 1.0
-    plan = ot.sinkhorn(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost / scale, reg, method="sinkhorn_stabilized",
-                       numItermax=5000, stopThr=1e-6)
+    plan = ot.sinkhorn(
+        np.full(n, 1.0 / n),
+        np.full(m, 1.0 / m),
+        cost / scale,
+        reg,
+        method="sinkhorn_stabilized",
+        numItermax=5000,
+        stopThr=1e-6,
+    )
     return (plan @ np.asarray(points, np.float64)) / np.maximum(plan.sum(1, keepdims=True), 1e-300)
 
 
-def match_batch(pred: np.ndarray, points: np.ndarray, counts: np.ndarray, method: str = "emd",
-                reg: float = 1e-3) -> np.ndarray:
+def match_batch(
+    pred: np.ndarray, points: np.ndarray, counts: np.ndarray, method: str = "emd", reg: float = 1e-3
+) -> np.ndarray:
     """Match every patch of a padded batch.
 
     Parameters

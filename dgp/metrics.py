@@ -30,9 +30,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def compare_points(a: np.ndarray, b: np.ndarray, normals_a: np.ndarray | None = None,
-                   normals_b: np.ndarray | None = None, threshold: float = 0.005,
-                   diagonal: float | None = None) -> dict:
+def compare_points(
+    a: np.ndarray,
+    b: np.ndarray,
+    normals_a: np.ndarray | None = None,
+    normals_b: np.ndarray | None = None,
+    threshold: float = 0.005,
+    diagonal: float | None = None,
+) -> dict:
     """Metrics between point sets ``a (N, 3)`` and reference ``b (M, 3)`` (see the module docstring).
 
     ``diagonal`` defaults to the bounding-box diagonal of ``b``.
@@ -57,7 +62,7 @@ def _summary(dab, dba, na, nab, nb, nba, threshold) -> dict:
     rec = float(np.mean(dba < threshold))
     out = {
         "chamfer_l1": float(0.5 * (dab.mean() + dba.mean())),
-        "chamfer_l2": float(0.5 * (np.mean(dab ** 2) + np.mean(dba ** 2))),
+        "chamfer_l2": float(0.5 * (np.mean(dab**2) + np.mean(dba**2))),
         "hausdorff": float(max(dab.max(), dba.max())),
         "fscore": 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec),
         "precision": prec,
@@ -65,13 +70,15 @@ def _summary(dab, dba, na, nab, nb, nba, threshold) -> dict:
         "threshold": threshold,
     }
     if na is not None and nab is not None and nb is not None and nba is not None:
-        out["normal_consistency"] = float(0.5 * (np.abs(np.sum(na * nab, 1)).mean()
-                                                 + np.abs(np.sum(nb * nba, 1)).mean()))
+        out["normal_consistency"] = float(
+            0.5 * (np.abs(np.sum(na * nab, 1)).mean() + np.abs(np.sum(nb * nba, 1)).mean())
+        )
     return out
 
 
-def compare_meshes(recon, reference, n_samples: int = 100_000, threshold: float = 0.005, seed: int = 0,
-                   exact: bool = True) -> dict:
+def compare_meshes(
+    recon, reference, n_samples: int = 100_000, threshold: float = 0.005, seed: int = 0, exact: bool = True
+) -> dict:
     """Metrics between two `trimesh.Trimesh` (or a mesh and a `PointCloud`) via area samples.
 
     ``exact``: samples against the other side's surface (default); False: against its samples.
@@ -97,8 +104,10 @@ def surface_distances(mesh, points: np.ndarray):
     centre = np.asarray(mesh.vertices, np.float64).mean(0)
     q = np.asarray(points, np.float64) - centre
     scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.core.Tensor((np.asarray(mesh.vertices, np.float64) - centre).astype(np.float32)),
-                        o3d.core.Tensor(np.asarray(mesh.faces, np.uint32)))
+    scene.add_triangles(
+        o3d.core.Tensor((np.asarray(mesh.vertices, np.float64) - centre).astype(np.float32)),
+        o3d.core.Tensor(np.asarray(mesh.faces, np.uint32)),
+    )
     res = scene.compute_closest_points(o3d.core.Tensor(q.astype(np.float32)))
     closest = res["points"].numpy().astype(np.float64)
     return np.linalg.norm(q - closest, axis=1), res["primitive_ids"].numpy().astype(np.int64)

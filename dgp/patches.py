@@ -77,7 +77,9 @@ class Patches:
     def to_world(self, local: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
         """Map local coordinates ``(P', M, 3)`` of the patches ``which`` (default all) back to the cloud's frame."""
         sel = slice(None) if which is None else which
-        return np.einsum("pki,pij->pkj", local * self.scale[sel, None, None], self.rotation[sel]) + self.origin[sel, None]
+        return (
+            np.einsum("pki,pij->pkj", local * self.scale[sel, None, None], self.rotation[sel]) + self.origin[sel, None]
+        )
 
 
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
@@ -156,7 +158,7 @@ def _blue_noise_many(sizes, rng: np.random.Generator, workers: int, group: int =
     out = []
     with ThreadPoolExecutor(workers) as pool:
         for g in range(0, len(sizes), group):
-            draws = [_blue_noise_draws(n, rng) for n in sizes[g:g + group]]
+            draws = [_blue_noise_draws(n, rng) for n in sizes[g : g + group]]
             out += pool.map(lambda d: _lloyd(*d), draws)
     return out
 
@@ -175,9 +177,18 @@ def _frame(pts: np.ndarray, normal: np.ndarray):
     return origin, rot, scale if scale > 0 else 1.0
 
 
-def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding: float = 2.0,
-                 angle: float = 95.0, min_points: int = 20, max_points: int | None = None,
-                 seed: int = 0, cover: float | None = None, workers: int | None = None) -> Patches:
+def make_patches(
+    points: np.ndarray,
+    normals: np.ndarray,
+    radius: float,
+    padding: float = 2.0,
+    angle: float = 95.0,
+    min_points: int = 20,
+    max_points: int | None = None,
+    seed: int = 0,
+    cover: float | None = None,
+    workers: int | None = None,
+) -> Patches:
     """Split a cloud into overlapping patches.
 
     Parameters
@@ -251,8 +262,10 @@ def make_patches(points: np.ndarray, normals: np.ndarray, radius: float, padding
         else:
             hopeless[c] = True
     if not centres:
-        raise ValueError(f"no patch has {min_points} points at radius {radius:g} x padding {padding:g}; "
-                         "increase --radius or lower --min-points")
+        raise ValueError(
+            f"no patch has {min_points} points at radius {radius:g} x padding {padding:g}; "
+            "increase --radius or lower --min-points"
+        )
     P, K = len(centres), max(len(m) for m in members)
     index = np.zeros((P, K), dtype=np.int64)
     mask = np.zeros((P, K), dtype=bool)

@@ -90,14 +90,18 @@ class ReconstructionConfig:
             (0 < self.angle <= 180, "angle must be in (0, 180]"),
             (self.min_points >= 3, "min-points must be at least 3"),
             (self.max_points >= self.min_points, "max-points must be at least min-points"),
-            (len(self.widths) >= 2 and self.widths[0] == 2 and self.widths[-1] == 3 and min(self.widths) > 0,
-             "widths must start with 2, end with 3 and be positive"),
+            (
+                len(self.widths) >= 2 and self.widths[0] == 2 and self.widths[-1] == 3 and min(self.widths) > 0,
+                "widths must start with 2, end with 3 and be positive",
+            ),
             (self.local_steps >= 0 and self.consistency_steps >= 0, "steps must be non-negative"),
             (self.consistency_rounds >= 1, "consistency-rounds must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.match_every >= 1, "match-every must be at least 1"),
-            (self.matching in MATCHING_METHODS,
-             f"matching must be {', '.join(MATCHING_METHODS[:-1])} or {MATCHING_METHODS[-1]}"),
+            (
+                self.matching in MATCHING_METHODS,
+                f"matching must be {', '.join(MATCHING_METHODS[:-1])} or {MATCHING_METHODS[-1]}",
+            ),
             (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
             (self.batch_size >= 1, "batch-size must be at least 1"),
             (self.block >= 0, "block must be non-negative"),
@@ -156,8 +160,10 @@ class Reconstruction:
 
     def _net(self, which: np.ndarray) -> BatchedMLP:
         net = BatchedMLP(int(which.sum()), self.config.widths)
-        net.load_for(slice(None), {"weights": [w[which] for w in self.charts.weights],
-                                   "biases": [b[which] for b in self.charts.biases]})
+        net.load_for(
+            slice(None),
+            {"weights": [w[which] for w in self.charts.weights], "biases": [b[which] for b in self.charts.biases]},
+        )
         return net
 
     def _dense(self, density: int, chunk: int = 256):
@@ -186,7 +192,7 @@ class Reconstruction:
             typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
         pts_all, nrm_all, keep_all = [], [], []
         for start in range(0, len(which), chunk):
-            sel = which[start:start + chunk]
+            sel = which[start : start + chunk]
             mask = np.zeros(len(p), dtype=bool)
             mask[sel] = True
             uv = np.where(p.mask[sel][..., None], p.uv[sel], np.nan)
@@ -273,13 +279,25 @@ class Reconstruction:
         return {
             "version": STATE_VERSION,
             "config": cfg,
-            "frame_center": t(self.frame.center), "frame_scale": float(self.frame.scale),
-            "points": t(self.points), "normals": t(self.normals),
-            "centers": t(p.centers), "index": t(p.index), "mask": t(p.mask), "origin": t(p.origin),
-            "rotation": t(p.rotation), "scale": t(p.scale), "uv": t(p.uv), "radius": float(p.radius),
-            "weights": [w.clone() for w in c.weights], "biases": [b.clone() for b in c.biases],
-            "match": t(c.match), "stopped_at": t(c.stopped_at),
-            "fitted": t(self.fitted), "sigma": float(self.sigma), "seconds": float(self.seconds),
+            "frame_center": t(self.frame.center),
+            "frame_scale": float(self.frame.scale),
+            "points": t(self.points),
+            "normals": t(self.normals),
+            "centers": t(p.centers),
+            "index": t(p.index),
+            "mask": t(p.mask),
+            "origin": t(p.origin),
+            "rotation": t(p.rotation),
+            "scale": t(p.scale),
+            "uv": t(p.uv),
+            "radius": float(p.radius),
+            "weights": [w.clone() for w in c.weights],
+            "biases": [b.clone() for b in c.biases],
+            "match": t(c.match),
+            "stopped_at": t(c.stopped_at),
+            "fitted": t(self.fitted),
+            "sigma": float(self.sigma),
+            "seconds": float(self.seconds),
             "interrupted": bool(self.interrupted),
         }
 
@@ -303,12 +321,22 @@ class Reconstruction:
             cfg = dict(s["config"])
             cfg["widths"] = tuple(cfg["widths"])
             n = lambda k: s[k].numpy()  # noqa: E731
-            patches = Patches(n("centers"), n("index"), n("mask"), n("origin"), n("rotation"), n("scale"), n("uv"),
-                              float(s["radius"]))
+            patches = Patches(
+                n("centers"), n("index"), n("mask"), n("origin"), n("rotation"), n("scale"), n("uv"), float(s["radius"])
+            )
             charts = ChartState(list(s["weights"]), list(s["biases"]), n("match"), n("stopped_at"))
-            return cls(ReconstructionConfig(**cfg), Frame(n("frame_center"), float(s["frame_scale"])), n("points"),
-                       n("normals"), patches, charts, n("fitted"), float(s["sigma"]), float(s["seconds"]),
-                       bool(s["interrupted"]))
+            return cls(
+                ReconstructionConfig(**cfg),
+                Frame(n("frame_center"), float(s["frame_scale"])),
+                n("points"),
+                n("normals"),
+                patches,
+                charts,
+                n("fitted"),
+                float(s["sigma"]),
+                float(s["seconds"]),
+                bool(s["interrupted"]),
+            )
         except InputError:
             raise
         except Exception as exc:
@@ -351,8 +379,9 @@ def _store(charts: ChartState, idx: np.ndarray, part: ChartState) -> None:
             dst[t] = src
 
 
-def _consistency_targets(rec_points: np.ndarray, patches: Patches, charts: ChartState, widths, fitted: np.ndarray,
-                         chunk: int = 256) -> np.ndarray:
+def _consistency_targets(
+    rec_points: np.ndarray, patches: Patches, charts: ChartState, widths, fitted: np.ndarray, chunk: int = 256
+) -> np.ndarray:
     """(N, 3): each point averaged with every fitted chart's prediction matched to it (unit frame)."""
     from dgp.fit import evaluate_charts
 
@@ -364,8 +393,16 @@ def _consistency_targets(rec_points: np.ndarray, patches: Patches, charts: Chart
         if len(sel) == 0:
             continue
         with torch.no_grad():
-            loc = evaluate_charts([w[sel] for w in charts.weights], [b[sel] for b in charts.biases],
-                                  torch.as_tensor(patches.uv[sel], dtype=torch.float32), widths).double().numpy()
+            loc = (
+                evaluate_charts(
+                    [w[sel] for w in charts.weights],
+                    [b[sel] for b in charts.biases],
+                    torch.as_tensor(patches.uv[sel], dtype=torch.float32),
+                    widths,
+                )
+                .double()
+                .numpy()
+            )
         world = patches.to_world(loc, sel)
         rows = np.take_along_axis(patches.index[sel], charts.match[sel], axis=1)  # point index per uv sample
         ok = patches.mask[sel]
@@ -391,8 +428,18 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     pts = frame.to_unit(cloud.points)
     sigma = estimate_noise(pts, seed=cfg.seed)
     try:
-        patches = make_patches(pts, cloud.normals, cfg.radius, cfg.padding, cfg.angle, cfg.min_points,
-                               cfg.max_points, seed=cfg.seed, cover=cfg.core, workers=torch.get_num_threads())
+        patches = make_patches(
+            pts,
+            cloud.normals,
+            cfg.radius,
+            cfg.padding,
+            cfg.angle,
+            cfg.min_points,
+            cfg.max_points,
+            seed=cfg.seed,
+            cover=cfg.core,
+            workers=torch.get_num_threads(),
+        )
     except ValueError as exc:
         raise InputError(str(exc), cloud.source) from None
     local = patches.to_local(pts)
@@ -406,8 +453,14 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(chunks) * (cfg.local_steps + cfg.consistency_rounds * cfg.consistency_steps), unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
-                   desc=f"fitting {P} patches", dynamic_ncols=True)
+        bar = tqdm(
+            total=len(chunks) * (cfg.local_steps + cfg.consistency_rounds * cfg.consistency_steps),
+            unit="step",
+            file=sys.stderr,
+            mininterval=0.5 if sys.stderr.isatty() else 15,
+            desc=f"fitting {P} patches",
+            dynamic_ncols=True,
+        )
 
     def progress(n, loss):
         if bar is not None:
@@ -420,8 +473,16 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     fitted, interrupted = np.zeros(P, dtype=bool), False
     try:
         for ci, (idx, k) in enumerate(chunks):
-            st = fit_local(patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], fcfg,
-                           seed=cfg.seed * 1000 + ci, progress=progress, normals=nlocal[idx, :k])
+            st = fit_local(
+                patches.uv[idx, :k],
+                local[idx, :k],
+                patches.mask[idx, :k],
+                sigma_local[idx],
+                fcfg,
+                seed=cfg.seed * 1000 + ci,
+                progress=progress,
+                normals=nlocal[idx, :k],
+            )
             _store(charts, idx, st)
             charts.match[idx, :k] = st.match
             charts.stopped_at[idx] = st.stopped_at
@@ -431,12 +492,27 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
             tloc = patches.to_local(targets)  # (P, K, 3) per patch row
             for idx, k in chunks:
-                sub = ChartState([w[idx] for w in charts.weights], [b[idx] for b in charts.biases],
-                                 charts.match[idx, :k], charts.stopped_at[idx])
+                sub = ChartState(
+                    [w[idx] for w in charts.weights],
+                    [b[idx] for b in charts.biases],
+                    charts.match[idx, :k],
+                    charts.stopped_at[idx],
+                )
                 order = charts.match[idx, :k][..., None]
                 permuted = np.take_along_axis(tloc[idx, :k], order, axis=1)
-                _store(charts, idx, fit_consistency(patches.uv[idx, :k], permuted, patches.mask[idx, :k], sub, fcfg,
-                                                    progress, normals=np.take_along_axis(nlocal[idx, :k], order, axis=1)))
+                _store(
+                    charts,
+                    idx,
+                    fit_consistency(
+                        patches.uv[idx, :k],
+                        permuted,
+                        patches.mask[idx, :k],
+                        sub,
+                        fcfg,
+                        progress,
+                        normals=np.take_along_axis(nlocal[idx, :k], order, axis=1),
+                    ),
+                )
     except KeyboardInterrupt:
         interrupted = True
         if not fitted.any():

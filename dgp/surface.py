@@ -75,8 +75,9 @@ def poisson_mesh(points: np.ndarray, normals: np.ndarray, depth: int = 9, trim: 
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
     pcd.normals = o3d.utility.Vector3dVector(np.asarray(normals, np.float64))
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-        mesh, dens = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(pcd, depth=int(depth), scale=scale,
-                                                                               linear_fit=False)
+        mesh, dens = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
+            pcd, depth=int(depth), scale=scale, linear_fit=False
+        )
     dens = np.asarray(dens)
     if trim > 0 and len(dens):
         mesh.remove_vertices_by_mask(dens < np.quantile(dens, trim))
@@ -84,8 +85,9 @@ def poisson_mesh(points: np.ndarray, normals: np.ndarray, depth: int = 9, trim: 
     return np.asarray(mesh.vertices).copy(), np.asarray(mesh.triangles).astype(np.int64).copy()
 
 
-def trim_unsupported(vertices: np.ndarray, faces: np.ndarray, samples: np.ndarray, max_distance: float,
-                     keep_pockets: float = 0.0):
+def trim_unsupported(
+    vertices: np.ndarray, faces: np.ndarray, samples: np.ndarray, max_distance: float, keep_pockets: float = 0.0
+):
     """Remove mesh vertices (and their faces) further than ``max_distance`` from every sample.
 
     Screened Poisson closes every hole of the input (the open bottom of a scan, say); the
@@ -115,8 +117,9 @@ def trim_unsupported(vertices: np.ndarray, faces: np.ndarray, samples: np.ndarra
         gone = np.flatnonzero(drop)
         # dropped faces sharing a vertex belong to the same piece: link each to its vertices
         rows = np.repeat(np.arange(len(gone)), 3)
-        graph = coo_matrix((np.ones(len(rows)), (rows, len(gone) + faces[gone].ravel())),
-                           shape=(len(gone) + len(vertices),) * 2)
+        graph = coo_matrix(
+            (np.ones(len(rows)), (rows, len(gone) + faces[gone].ravel())), shape=(len(gone) + len(vertices),) * 2
+        )
         _, label = connected_components(graph, directed=False)
         tri = vertices[faces[gone]]
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)

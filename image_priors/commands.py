@@ -72,23 +72,43 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
     full_op = op if crop is None else Compose(op, crop)
     if args.stop == "discrepancy" and sigma01 is None:
         raise InputError("--stop discrepancy needs the noise level: give --sigma")
-    cfg = FitConfig(steps=args.steps, lr=args.lr, stop=args.stop, sigma=sigma01, device=_device(args.device),
-                    seed=args.seed, progress=not args.quiet, ema=args.ema)
+    cfg = FitConfig(
+        steps=args.steps,
+        lr=args.lr,
+        stop=args.stop,
+        sigma=sigma01,
+        device=_device(args.device),
+        seed=args.seed,
+        progress=not args.quiet,
+        ema=args.ema,
+    )
     n_params = sum(p.numel() for p in prior.parameters())
     scale = getattr(prior, "fourier_scale", None)
-    print(f"seed {args.seed}; prior {args.prior} ({n_params} parameters"
-          + (f", Fourier scale {scale:.3g}" if scale else "") + f"); {args.steps} steps; stop {args.stop}")
+    print(
+        f"seed {args.seed}; prior {args.prior} ({n_params} parameters"
+        + (f", Fourier scale {scale:.3g}" if scale else "")
+        + f"); {args.steps} steps; stop {args.stop}"
+    )
     res = fit(prior, full_op, torch.as_tensor(y, dtype=torch.float32), cfg, truth=truth)
     image = res.image[:, :h, :w]
     from image_priors.imageio import write_image
 
     write_image(args.output, image)
-    report = {"output": str(args.output), "prior": args.prior, "parameters": n_params, "steps_run": res.stopped_at + 1,
-              "chosen_step": res.chosen_step, "seed": args.seed}
+    report = {
+        "output": str(args.output),
+        "prior": args.prior,
+        "parameters": n_params,
+        "steps_run": res.stopped_at + 1,
+        "chosen_step": res.chosen_step,
+        "seed": args.seed,
+    }
     if truth is not None:
         report.update(psnr=psnr(truth, image), ssim=ssim(truth, image))
-    print(json.dumps(report) if args.json else " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                                         for k, v in report.items()))
+    print(
+        json.dumps(report)
+        if args.json
+        else " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in report.items())
+    )
     if args.plot:
         _plot(args.plot, res)
     return res
@@ -102,8 +122,9 @@ def _plot(path, res):
 
     from viewer.rendering import save_png
 
-    fig, ax = plt.subplots(1, 2 if res.history["psnr"] else 1, figsize=(10 if res.history["psnr"] else 5, 3.5),
-                           squeeze=False)
+    fig, ax = plt.subplots(
+        1, 2 if res.history["psnr"] else 1, figsize=(10 if res.history["psnr"] else 5, 3.5), squeeze=False
+    )
     ax[0, 0].semilogy(res.history["loss"])
     ax[0, 0].set_xlabel("step")
     ax[0, 0].set_ylabel("loss ‖F(x) − y‖² / m")
@@ -136,8 +157,9 @@ def _truth(args, shape):
 
     t = read_image(args.truth, gray=shape[0] == 1)
     if t.shape != tuple(shape):
-        raise InputError(f"the ground truth is {t.shape[2]}x{t.shape[1]}, the result will be {shape[2]}x{shape[1]}",
-                         args.truth)
+        raise InputError(
+            f"the ground truth is {t.shape[2]}x{t.shape[1]}, the result will be {shape[2]}x{shape[1]}", args.truth
+        )
     return t
 
 
@@ -146,8 +168,15 @@ def cmd_denoise(args):
     from image_priors.operators import Identity
 
     y = read_image(args.image)
-    _run(args, "denoise", Identity(), y[None], y.shape, _truth(args, y.shape),
-         None if args.sigma is None else args.sigma / 255.0)
+    _run(
+        args,
+        "denoise",
+        Identity(),
+        y[None],
+        y.shape,
+        _truth(args, y.shape),
+        None if args.sigma is None else args.sigma / 255.0,
+    )
     return 0
 
 
@@ -161,8 +190,9 @@ def cmd_inpaint(args):
     if args.mask:
         m = read_image(args.mask, gray=True)
         if m.shape[1:] != img.shape[1:]:
-            raise InputError(f"the mask is {m.shape[2]}x{m.shape[1]} but the image is {img.shape[2]}x{img.shape[1]}",
-                             args.mask)
+            raise InputError(
+                f"the mask is {m.shape[2]}x{m.shape[1]} but the image is {img.shape[2]}x{img.shape[1]}", args.mask
+            )
         op = Mask(torch.as_tensor(m > 0.5)[None])
     elif args.drop is not None:
         op = Mask.random(img.shape[1:], args.drop, seed=args.seed)
@@ -262,12 +292,20 @@ def torch_threads(args):
 def _common(p, task):
     d = TASK_DEFAULTS[task]
     p.add_argument("-o", "--output", required=True, help="output image (.png)")
-    p.add_argument("--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)")
+    p.add_argument(
+        "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
+    )
     p.add_argument("--steps", type=int, default=d["steps"], help="Adam steps (%(default)s)")
     p.add_argument("--lr", type=float, default=0.01, help="learning rate (%(default)s)")
-    p.add_argument("--ema", type=float, default=d["ema"], help="exponential averaging of outputs, 0 = off (%(default)s)")
-    p.add_argument("--stop", choices=["fixed", "variance", "holdout", "discrepancy"], default=d["stop"],
-                   help="stopping rule (%(default)s)")
+    p.add_argument(
+        "--ema", type=float, default=d["ema"], help="exponential averaging of outputs, 0 = off (%(default)s)"
+    )
+    p.add_argument(
+        "--stop",
+        choices=["fixed", "variance", "holdout", "discrepancy"],
+        default=d["stop"],
+        help="stopping rule (%(default)s)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
     p.add_argument("--truth", help="ground-truth image: report PSNR and SSIM")
@@ -278,18 +316,28 @@ def _common(p, task):
     g.add_argument("--small", action="store_true", help="DIP: a 4-scale, 32-channel net (fast on a CPU)")
     g.add_argument("--k", type=int, default=128, help="Deep Decoder channels (%(default)s)")
     g.add_argument("--d", type=int, default=6, help="Deep Decoder layers (%(default)s)")
-    g.add_argument("--fourier", type=int, default=128,
-                   help="coordinate MLP: Fourier features, 0 = plain coordinates, the DGP net (%(default)s)")
-    g.add_argument("--fourier-scale", type=float, default=None,
-                   help="coordinate MLP: scale of the Fourier frequencies (default: 10 when the data measure "
-                        "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)")
+    g.add_argument(
+        "--fourier",
+        type=int,
+        default=128,
+        help="coordinate MLP: Fourier features, 0 = plain coordinates, the DGP net (%(default)s)",
+    )
+    g.add_argument(
+        "--fourier-scale",
+        type=float,
+        default=None,
+        help="coordinate MLP: scale of the Fourier frequencies (default: 10 when the data measure "
+        "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)",
+    )
     g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
 
 
 def register(sub):
     p = sub.add_parser("denoise", help="denoise an image (F = I)")
     p.add_argument("image", help="the noisy image")
-    p.add_argument("--sigma", type=float, default=None, help="noise level on the 0-255 scale, if known (feeds --stop discrepancy)")
+    p.add_argument(
+        "--sigma", type=float, default=None, help="noise level on the 0-255 scale, if known (feeds --stop discrepancy)"
+    )
     _common(p, "denoise")
     p.set_defaults(func=cmd_denoise)
 
@@ -310,8 +358,12 @@ def register(sub):
     p = sub.add_parser("cs", help="compressed sensing: simulate y = A x from a clean image, reconstruct, report")
     p.add_argument("image", help="the clean image")
     p.add_argument("--ratio", type=float, default=0.25, help="m / n (%(default)s)")
-    p.add_argument("--operator", choices=["auto", "dense", "structured"], default="auto",
-                   help="dense Gaussian (small images) or signs + subsampled DCT (auto: dense up to 64x64)")
+    p.add_argument(
+        "--operator",
+        choices=["auto", "dense", "structured"],
+        default="auto",
+        help="dense Gaussian (small images) or signs + subsampled DCT (auto: dense up to 64x64)",
+    )
     p.add_argument("--gray", action="store_true", help="work on the grayscale image")
     p.add_argument("--noise", type=float, default=0.0, help="measurement noise sigma, 0-255 scale")
     _common(p, "cs")

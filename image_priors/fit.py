@@ -53,9 +53,15 @@ class FitResult:
     history: dict = field(default_factory=dict)
 
 
-def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | None = None,
-        truth: np.ndarray | None = None, rule: Rule | None = None,
-        callback: Callable[[int, np.ndarray, float], None] | None = None) -> FitResult:
+def fit(
+    prior: torch.nn.Module,
+    op: Operator,
+    y: torch.Tensor,
+    cfg: FitConfig | None = None,
+    truth: np.ndarray | None = None,
+    rule: Rule | None = None,
+    callback: Callable[[int, np.ndarray, float], None] | None = None,
+) -> FitResult:
     """Fit ``prior`` so that ``op(prior())`` matches ``y``.
 
     Parameters
@@ -77,9 +83,17 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
     prior = prior.to(dev)
     op = op.to(dev)
     y = y.to(dev)
-    rule = rule or make_rule(cfg.stop, cfg.sigma, **({"window": cfg.window, "patience": cfg.patience}
-                                                     if cfg.stop == "variance" else
-                                                     {"patience": cfg.patience} if cfg.stop == "holdout" else {}))
+    rule = rule or make_rule(
+        cfg.stop,
+        cfg.sigma,
+        **(
+            {"window": cfg.window, "patience": cfg.patience}
+            if cfg.stop == "variance"
+            else {"patience": cfg.patience}
+            if cfg.stop == "holdout"
+            else {}
+        ),
+    )
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     train = torch.ones_like(y)
     held = None
@@ -96,14 +110,21 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.steps, unit="step", file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15, dynamic_ncols=True, desc=f"fitting ({rule.name})")
+        bar = tqdm(
+            total=cfg.steps,
+            unit="step",
+            file=sys.stderr,
+            mininterval=0.5 if sys.stderr.isatty() else 15,
+            dynamic_ncols=True,
+            desc=f"fitting ({rule.name})",
+        )
     step = -1
     try:
         for step in range(cfg.steps):
             z = z0 + cfg.jitter * torch.randn(z0.shape, generator=gen).to(dev) if cfg.jitter > 0 else z0
             out = prior(z)
             res = op(out) - y
-            loss = (res ** 2 * train).sum() / train.sum()
+            loss = (res**2 * train).sum() / train.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -113,7 +134,7 @@ def fit(prior: torch.nn.Module, op: Operator, y: torch.Tensor, cfg: FitConfig | 
                 img = avg[0].cpu().numpy()
                 ho = None
                 if held is not None:
-                    ho = float((res ** 2 * held).sum() / held.sum().clamp(min=1))
+                    ho = float((res**2 * held).sum() / held.sum().clamp(min=1))
             lv = float(loss.detach())
             hist["loss"].append(lv)
             hist["heldout"].append(ho)

@@ -32,5 +32,14 @@ def ssim(truth, estimate) -> float:
     from skimage.metrics import structural_similarity
 
     t, e = _hwc(truth), np.clip(_hwc(estimate), 0, 1)
-    return float(structural_similarity(t, e, data_range=1.0, channel_axis=-1 if t.ndim == 3 else None,
-                                       gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+    return float(
+        structural_similarity(
+            t,
+            e,
+            data_range=1.0,
+            channel_axis=-1 if t.ndim == 3 else None,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+        )
+    )

@@ -161,8 +161,11 @@ def _kernel_1d(factor: int, kind: str) -> np.ndarray:
     elif kind == "bicubic":
         a = -0.5
         t = np.abs(x)
-        k = np.where(t <= 1, (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1,
-                     np.where(t < 2, a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a, 0.0))
+        k = np.where(
+            t <= 1,
+            (a + 2) * t**3 - (a + 3) * t**2 + 1,
+            np.where(t < 2, a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a, 0.0),
+        )
     else:
         raise InputError(f"unknown kernel {kind!r}; choose lanczos or bicubic")
     return k / k.sum()
@@ -207,15 +210,15 @@ class Downsample(Operator):
         if full.shape[-2] < h + 2 * p or full.shape[-1] < w + 2 * p:
             full = F.pad(full, (0, w + 2 * p - full.shape[-1], 0, h + 2 * p - full.shape[-2]))
         # adjoint of circular padding: fold the margins back onto the opposite sides
-        out = full[..., p: p + h, p: p + w].clone()
-        out[..., :, :p] += full[..., p: p + h, w + p:]
-        out[..., :, w - p:] += full[..., p: p + h, :p]
-        out[..., :p, :] += full[..., h + p:, p: p + w]
-        out[..., h - p:, :] += full[..., :p, p: p + w]
-        out[..., :p, :p] += full[..., h + p:, w + p:]
-        out[..., :p, w - p:] += full[..., h + p:, :p]
-        out[..., h - p:, :p] += full[..., :p, w + p:]
-        out[..., h - p:, w - p:] += full[..., :p, :p]
+        out = full[..., p : p + h, p : p + w].clone()
+        out[..., :, :p] += full[..., p : p + h, w + p :]
+        out[..., :, w - p :] += full[..., p : p + h, :p]
+        out[..., :p, :] += full[..., h + p :, p : p + w]
+        out[..., h - p :, :] += full[..., :p, p : p + w]
+        out[..., :p, :p] += full[..., h + p :, w + p :]
+        out[..., :p, w - p :] += full[..., h + p :, :p]
+        out[..., h - p :, :p] += full[..., :p, w + p :]
+        out[..., h - p :, w - p :] += full[..., :p, :p]
         return out
 
 

@@ -109,7 +109,7 @@ class Discrepancy(Rule):
         super().__init__()
         if sigma <= 0:
             raise ValueError("the discrepancy rule needs the noise level sigma > 0")
-        self.threshold = tau * sigma ** 2
+        self.threshold = tau * sigma**2
 
     def update(self, step, output, loss, heldout=None):
         self.chosen = step

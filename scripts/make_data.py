@@ -1,6 +1,6 @@
 """Make the sample inputs in data/ from ../shared/data/meshes (see data/README.md).
 
-    python scripts/make_data.py [--meshes ../shared/data/meshes] [--out data] [--seed 0]
+python scripts/make_data.py [--meshes ../shared/data/meshes] [--out data] [--seed 0]
 """
 
 from __future__ import annotations

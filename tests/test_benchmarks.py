@@ -7,8 +7,24 @@ from benchmarks import fourier_scale, speed
 
 def test_speed_benchmark_writes_its_tables(tmp_path):
     out = tmp_path / "speed.md"
-    speed.main(["--threads", "1", "--patches", "3,5", "--points", "8,16", "--widths", "2,8,3", "--repeat", "1",
-                "--schedule", "", "--out", str(out)])
+    speed.main(
+        [
+            "--threads",
+            "1",
+            "--patches",
+            "3,5",
+            "--points",
+            "8,16",
+            "--widths",
+            "2,8,3",
+            "--repeat",
+            "1",
+            "--schedule",
+            "",
+            "--out",
+            str(out),
+        ]
+    )
     text = out.read_text()
     rows = [line for line in text.splitlines() if re.match(r"\| [35] \| (8|16) \|", line)]
     assert len(rows) == 8  # 4 sizes in each of the two tables
@@ -23,8 +39,11 @@ def test_speed_benchmark_writes_its_tables(tmp_path):
 def test_fourier_scale_benchmark_writes_its_table(tmp_path):
     out = tmp_path / "fs.md"
     fourier_scale.main(["--size", "32", "--steps", "2", "--scales", "10", "--threads", "1", "--out", str(out)])
-    rows = [line.split("|")[1:-1] for line in out.read_text().splitlines() if line.startswith("| inpaint")
-            or line.startswith("| SR") or line.startswith("| CS")]
+    rows = [
+        line.split("|")[1:-1]
+        for line in out.read_text().splitlines()
+        if line.startswith("| inpaint") or line.startswith("| SR") or line.startswith("| CS")
+    ]
     # 4 tasks, each at scale 10 and at the rule's scale (below 10: none measures 128² values per channel)
     assert len(rows) == 8
     assert sum("(rule)" in r[2] for r in rows) == 4

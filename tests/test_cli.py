@@ -22,8 +22,12 @@ def test_entry_point_help(prog):
 
 
 def test_dgp_info_json_on_sample():
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "info", str(ROOT / "data" / "bunny_noisy.ply"), "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "info", str(ROOT / "data" / "bunny_noisy.ply"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = json.loads(proc.stdout)
     assert info["points"] == 20000 and info["has_normals"]
     # the sample was made with noise 0.5% of the diagonal; the estimate must be near it

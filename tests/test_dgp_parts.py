@@ -76,8 +76,9 @@ def test_lsa_is_the_emd_matching(rng):
         assert np.array_equal(emd_assignment(a, b, "lsa"), emd_assignment(a, b, "emd"))
     counts = np.array([30, 0, 17, 30])
     pred, pts = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
-    assert np.array_equal(emd_assignments(pred, pts, counts, workers=2, method="lsa"),
-                          emd_assignments(pred, pts, counts, workers=1))
+    assert np.array_equal(
+        emd_assignments(pred, pts, counts, workers=2, method="lsa"), emd_assignments(pred, pts, counts, workers=1)
+    )
     np.testing.assert_array_equal(match_batch(pred, pts, counts, "lsa"), match_batch(pred, pts, counts, "emd"))
     with pytest.raises(ValueError, match="exact matching"):
         emd_assignment(a, b, "hungarian")
@@ -91,9 +92,18 @@ def test_fit_with_lsa_is_the_fit_with_emd(rng):
     p = make_patches(pts, d, radius=0.4, padding=1.5, min_points=10, seed=0)
     local, nloc = p.to_local(pts), p.directions_to_local(d)
     sigma = np.full(len(p), 0.01) / p.scale
-    states = [fit_local(p.uv, local, p.mask, sigma, FitConfig(widths=(2, 16, 16, 3), local_steps=60, match_every=15,
-                                                               matching=m), seed=0, normals=nloc)
-              for m in ("emd", "lsa")]
+    states = [
+        fit_local(
+            p.uv,
+            local,
+            p.mask,
+            sigma,
+            FitConfig(widths=(2, 16, 16, 3), local_steps=60, match_every=15, matching=m),
+            seed=0,
+            normals=nloc,
+        )
+        for m in ("emd", "lsa")
+    ]
     assert np.array_equal(states[0].match, states[1].match)
     for a, b in zip(states[0].weights, states[1].weights):
         assert torch.equal(a, b)
@@ -334,8 +344,9 @@ def test_forward_with_jacobian_is_the_autograd_jacobian():
 def _plane_chart_error(pts, weight, seed=0):
     nrm = np.tile([0, 0, 1.0], (len(pts), 1))
     p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)
-    cfg = FitConfig(widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight,
-                    normal_fraction=0.25)
+    cfg = FitConfig(
+        widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight, normal_fraction=0.25
+    )
     state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=p.directions_to_local(nrm))
     net = BatchedMLP(1, cfg.widths)
     net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
@@ -382,8 +393,7 @@ def test_blocked_fit_is_the_unblocked_fit(rng):
     K = p.uv.shape[1]
     assert block_patches(5 * K, K) == 5 and block_patches(5 * K + K - 1, K) == 5 and block_patches(1, K) == 1
     for block in (0, 5 * K):  # off, then blocks of 5 patches
-        cfg = FitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20,
-                        block=block)
+        cfg = FitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20, block=block)
         st = fit_local(p.uv, local, p.mask, sigma, cfg, seed=0, normals=nloc)
         states.append((st, fit_consistency(p.uv, local, p.mask, st, cfg, normals=nloc)))
     (plain, plain_c) = states[0]

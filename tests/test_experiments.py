@@ -57,8 +57,11 @@ def test_spectral_bias_fourier_features_win(tmp_path):
 
 
 def test_surface_early_stopping_cli(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "experiment", "surface-early-stopping", "-o",
-                           str(tmp_path), "--quick"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "experiment", "surface-early-stopping", "-o", str(tmp_path), "--quick"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = _read(tmp_path / "surface-early-stopping.csv")
     clean = np.array([float(r["mean_distance_to_clean_surface"]) for r in rows])
@@ -70,6 +73,9 @@ def test_surface_early_stopping_cli(tmp_path):
 
 
 def test_experiment_cli_unknown_name(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "image_priors.cli", "experiment", "nope", "-o", str(tmp_path)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "image_priors.cli", "experiment", "nope", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2

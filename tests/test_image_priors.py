@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from image_priors.operators import (Compose, Crop, Downsample, GaussianSensing, Identity, Mask, StructuredSensing,
-                                    add_noise, check_adjoint, measurements_per_channel)
+from image_priors.operators import (
+    Compose,
+    Crop,
+    Downsample,
+    GaussianSensing,
+    Identity,
+    Mask,
+    StructuredSensing,
+    add_noise,
+    check_adjoint,
+    measurements_per_channel,
+)
 from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet, deep_decoder_parameters, fourier_scale_for
 from image_priors.stopping import Discrepancy, FixedBudget, HeldOut, VarianceWindow, make_rule
 
@@ -70,14 +80,18 @@ def test_mask_and_noise():
     assert torch.equal(n, add_noise(x, 25, seed=0))
 
 
-@pytest.mark.parametrize("op, shape, expected", [
-    (Identity(), (3, 16, 24), 16 * 24),
-    (Mask(torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])), (3, 2, 3), 3),
-    (Downsample(4), (3, 32, 48), 8 * 12),
-    (GaussianSensing((3, 8, 8), 0.25, seed=0), (3, 8, 8), 48 / 3),
-    (StructuredSensing((1, 16, 16), 0.25, seed=0), (1, 16, 16), 64),
-    (Compose(Downsample(2), Crop(8, 8, 16, 16)), (3, 16, 16), 16),
-], ids=["identity", "mask", "downsample", "gaussian", "structured", "compose"])
+@pytest.mark.parametrize(
+    "op, shape, expected",
+    [
+        (Identity(), (3, 16, 24), 16 * 24),
+        (Mask(torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])), (3, 2, 3), 3),
+        (Downsample(4), (3, 32, 48), 8 * 12),
+        (GaussianSensing((3, 8, 8), 0.25, seed=0), (3, 8, 8), 48 / 3),
+        (StructuredSensing((1, 16, 16), 0.25, seed=0), (1, 16, 16), 64),
+        (Compose(Downsample(2), Crop(8, 8, 16, 16)), (3, 16, 16), 16),
+    ],
+    ids=["identity", "mask", "downsample", "gaussian", "structured", "compose"],
+)
 def test_measurements_per_channel(op, shape, expected):
     assert measurements_per_channel(op, shape) == expected
 
@@ -85,7 +99,7 @@ def test_measurements_per_channel(op, shape, expected):
 def test_fourier_scale_follows_the_measured_resolution():
     assert fourier_scale_for(32 * 32) == 2.5 and fourier_scale_for(64 * 64) == 5.0
     assert fourier_scale_for(128 * 128) == fourier_scale_for(1024 * 1024) == 10.0
-    grid = [fourier_scale_for(m) for m in (1, 100, 1000, 5000, 16384, 10 ** 6)]
+    grid = [fourier_scale_for(m) for m in (1, 100, 1000, 5000, 16384, 10**6)]
     assert grid == sorted(grid) and grid[0] > 0
     with pytest.raises(ValueError):
         fourier_scale_for(0)
@@ -93,8 +107,11 @@ def test_fourier_scale_follows_the_measured_resolution():
     assert CoordinateMLP((8, 8), fourier=0).fourier_scale is None
 
 
-@pytest.mark.parametrize("build", [lambda s: SkipNet((32, 32), preset="small", seed=s),
-                                   lambda s: DeepDecoder((32, 32), k=8, d=3, seed=s)], ids=["skip", "decoder"])
+@pytest.mark.parametrize(
+    "build",
+    [lambda s: SkipNet((32, 32), preset="small", seed=s), lambda s: DeepDecoder((32, 32), k=8, d=3, seed=s)],
+    ids=["skip", "decoder"],
+)
 def test_priors_seed_their_weights(build):
     def weights(net):
         return [t.clone() for t in net.state_dict().values()]
@@ -135,7 +152,7 @@ def test_skipnet_equals_plain_sequential_build(preset):
 def test_deep_decoder_parameter_formula(k, d):
     dd = DeepDecoder((2 ** (d - 1) * 2, 2 ** (d - 1) * 2), k=k, d=d)
     assert dd.n_parameters() == deep_decoder_parameters(k, d, 3)
-    assert dd().shape == (1, 3, 2 ** d, 2 ** d)
+    assert dd().shape == (1, 3, 2**d, 2**d)
     assert dd.z.shape == (1, k, 2, 2)
 
 
@@ -182,7 +199,7 @@ def test_fixed_rule_runs_budget():
 def test_discrepancy_stops_at_noise_level():
     r = Discrepancy(sigma=0.1)
     losses = 0.005 + 0.2 * np.exp(-np.arange(100) / 10)  # crosses 0.01 near step 30
-    stop = next(i for i, l in enumerate(losses) if r.update(i, None, l))
+    stop = next(i for i, loss in enumerate(losses) if r.update(i, None, loss))
     assert stop == int(np.argmax(losses <= 0.01))
 
 
@@ -227,8 +244,22 @@ def clean_png(tmp_path):
 
 def test_cli_degrade_and_denoise(tmp_path, clean_png):
     assert _cli("degrade", clean_png, "--noise", "25", "-o", tmp_path / "noisy.png").returncode == 0
-    proc = _cli("denoise", tmp_path / "noisy.png", "-o", tmp_path / "out.png", "--steps", "20", "--k", "16",
-                "--truth", clean_png, "--json", "-q", "--plot", tmp_path / "curves.png")
+    proc = _cli(
+        "denoise",
+        tmp_path / "noisy.png",
+        "-o",
+        tmp_path / "out.png",
+        "--steps",
+        "20",
+        "--k",
+        "16",
+        "--truth",
+        clean_png,
+        "--json",
+        "-q",
+        "--plot",
+        tmp_path / "curves.png",
+    )
     assert proc.returncode == 0, proc.stderr
     import json
 
@@ -238,10 +269,27 @@ def test_cli_degrade_and_denoise(tmp_path, clean_png):
 
 
 def test_cli_inpaint_sr_cs(tmp_path, clean_png):
-    assert _cli("degrade", clean_png, "--drop", "0.5", "--mask-out", tmp_path / "mask.png",
-                "-o", tmp_path / "holes.png").returncode == 0
-    proc = _cli("inpaint", tmp_path / "holes.png", "--mask", tmp_path / "mask.png", "-o", tmp_path / "i.png",
-                "--steps", "3", "--prior", "dd", "--k", "8", "-q")
+    assert (
+        _cli(
+            "degrade", clean_png, "--drop", "0.5", "--mask-out", tmp_path / "mask.png", "-o", tmp_path / "holes.png"
+        ).returncode
+        == 0
+    )
+    proc = _cli(
+        "inpaint",
+        tmp_path / "holes.png",
+        "--mask",
+        tmp_path / "mask.png",
+        "-o",
+        tmp_path / "i.png",
+        "--steps",
+        "3",
+        "--prior",
+        "dd",
+        "--k",
+        "8",
+        "-q",
+    )
     assert proc.returncode == 0, proc.stderr
     assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
     proc = _cli("sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "2", "--small", "-q")
@@ -249,16 +297,43 @@ def test_cli_inpaint_sr_cs(tmp_path, clean_png):
     from image_priors.imageio import read_image
 
     assert read_image(tmp_path / "sr.png").shape == (3, 64, 64)
-    proc = _cli("cs", clean_png, "--gray", "--ratio", "0.25", "-o", tmp_path / "cs.png", "--steps", "2", "-q",
-                "--prior", "dd", "--k", "8")
+    proc = _cli(
+        "cs",
+        clean_png,
+        "--gray",
+        "--ratio",
+        "0.25",
+        "-o",
+        tmp_path / "cs.png",
+        "--steps",
+        "2",
+        "-q",
+        "--prior",
+        "dd",
+        "--k",
+        "8",
+    )
     assert proc.returncode == 0 and "dense Gaussian" in proc.stdout, proc.stderr
 
 
 def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
     # x4 SR of a 16x16 image measures 256 values per channel: scale 10 * 16 / 128
     assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
-    base = ["sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "1", "--prior", "mlp",
-            "--fourier", "8", "-q"]
+    base = [
+        "sr",
+        tmp_path / "lo.png",
+        "--factor",
+        "4",
+        "-o",
+        tmp_path / "sr.png",
+        "--steps",
+        "1",
+        "--prior",
+        "mlp",
+        "--fourier",
+        "8",
+        "-q",
+    ]
     proc = _cli(*base)
     assert proc.returncode == 0 and "Fourier scale 1.25)" in proc.stdout, proc.stderr
     proc = _cli(*base, "--fourier-scale", "4")
@@ -267,14 +342,17 @@ def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
     assert proc.returncode == 2 and "--fourier-scale must be positive" in proc.stderr
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["denoise", "{tmp}/none.png", "-o", "{tmp}/o.png"], "no such file"),
-    (["denoise", "{tmp}/bad.png", "-o", "{tmp}/o.png"], "cannot be read"),
-    (["inpaint", "{clean}", "--mask", "{tmp}/small.png", "-o", "{tmp}/o.png"], "mask is"),
-    (["degrade", "{clean}", "--factor", "3", "-o", "{tmp}/o.png"], "invalid choice"),
-    (["sr", "{clean}", "--factor", "4", "--truth", "{clean}", "-o", "{tmp}/o.png"], "ground truth"),
-    (["denoise", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["denoise", "{tmp}/none.png", "-o", "{tmp}/o.png"], "no such file"),
+        (["denoise", "{tmp}/bad.png", "-o", "{tmp}/o.png"], "cannot be read"),
+        (["inpaint", "{clean}", "--mask", "{tmp}/small.png", "-o", "{tmp}/o.png"], "mask is"),
+        (["degrade", "{clean}", "--factor", "3", "-o", "{tmp}/o.png"], "invalid choice"),
+        (["sr", "{clean}", "--factor", "4", "--truth", "{clean}", "-o", "{tmp}/o.png"], "ground truth"),
+        (["denoise", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
+    ],
+)
 def test_cli_errors(tmp_path, clean_png, args, fragment):
     from image_priors.imageio import write_image
 

@@ -35,8 +35,15 @@ def test_write_read_roundtrip(tmp_path, rng, ext, normals):
 
 
 def _ply_header(fmt, n, normals, faces=0):
-    h = ["ply", f"format {fmt} 1.0", "comment test", f"element vertex {n}",
-         "property float x", "property float y", "property float z"]
+    h = [
+        "ply",
+        f"format {fmt} 1.0",
+        "comment test",
+        f"element vertex {n}",
+        "property float x",
+        "property float y",
+        "property float z",
+    ]
     if normals:
         h += ["property float nx", "property float ny", "property float nz"]
     h += ["property uchar red"]
@@ -69,11 +76,16 @@ def test_ply_variants(tmp_path, rng, fmt, normals):
 
 def _write_pcd(path, cloud, mode):
     fields = "x y z normal_x normal_y normal_z"
-    head = (f"# .PCD v0.7\nVERSION 0.7\nFIELDS {fields}\nSIZE 8 8 8 8 8 8\nTYPE F F F F F F\nCOUNT 1 1 1 1 1 1\n"
-            f"WIDTH {len(cloud)}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {len(cloud)}\nDATA {mode}\n").encode()
+    head = (
+        f"# .PCD v0.7\nVERSION 0.7\nFIELDS {fields}\nSIZE 8 8 8 8 8 8\nTYPE F F F F F F\nCOUNT 1 1 1 1 1 1\n"
+        f"WIDTH {len(cloud)}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {len(cloud)}\nDATA {mode}\n"
+    ).encode()
     arr = np.hstack([cloud.points, cloud.normals])
-    body = arr.astype("<f8").tobytes() if mode == "binary" else "".join(
-        " ".join(repr(float(v)) for v in row) + "\n" for row in arr).encode()
+    body = (
+        arr.astype("<f8").tobytes()
+        if mode == "binary"
+        else "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in arr).encode()
+    )
     path.write_bytes(head + body)
 
 
@@ -194,8 +206,9 @@ def test_bad_input_api(tmp_path, case):
 def test_bad_input_cli(tmp_path, case):
     path, _, fragment = _bad_inputs(tmp_path)[case]
     out = tmp_path / "out" / "converted.ply"
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "convert", str(path), str(out)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "convert", str(path), str(out)], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
@@ -251,10 +264,18 @@ _line = st.lists(_token, min_size=0, max_size=8).map(" ".join)
 
 
 @FUZZ
-@given(lines=st.lists(_line, max_size=12), ext=st.sampled_from([".xyz", ".xyzn", ".pts", ".txt", ".ply", ".pcd"]),
-       header=st.sampled_from(["", "ply\nformat ascii 1.0\nelement vertex 5\nproperty float x\nproperty float y\n"
-                                   "property float z\nend_header\n",
-                                   "FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 5\nDATA ascii\n"]))
+@given(
+    lines=st.lists(_line, max_size=12),
+    ext=st.sampled_from([".xyz", ".xyzn", ".pts", ".txt", ".ply", ".pcd"]),
+    header=st.sampled_from(
+        [
+            "",
+            "ply\nformat ascii 1.0\nelement vertex 5\nproperty float x\nproperty float y\n"
+            "property float z\nend_header\n",
+            "FIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nPOINTS 5\nDATA ascii\n",
+        ]
+    ),
+)
 def test_fuzz_malformed_text(tmp_path, lines, ext, header):
     path = tmp_path / f"t{ext}"
     path.write_text(header + "\n".join(lines))

@@ -6,16 +6,26 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import sphere_points
 
 import dgp
 from dgp.io import read_mesh, read_points, write_points
 from dgp.reconstruction import Reconstruction, ReconstructionConfig
 
-from conftest import sphere_points
-
-FAST = dict(radius=0.1, padding=1.5, min_points=10, widths=(2, 64, 64, 3), local_steps=200,
-            consistency_steps=30, match_every=25, lr=1e-2, density=8, poisson_depth=6, device="cpu",
-            progress=False)
+FAST = dict(
+    radius=0.1,
+    padding=1.5,
+    min_points=10,
+    widths=(2, 64, 64, 3),
+    local_steps=200,
+    consistency_steps=30,
+    match_every=25,
+    lr=1e-2,
+    density=8,
+    poisson_depth=6,
+    device="cpu",
+    progress=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +97,9 @@ def test_missing_normals_are_estimated():
 def test_batches_bound_the_chunk():
     rng = np.random.default_rng(3)
     pts, nrm = sphere_points(600, rng, noise=0.005)
-    rec = dgp.reconstruct(dgp.PointCloud(pts, nrm),
-                          ReconstructionConfig(**dict(FAST, local_steps=20, consistency_steps=5, batch_size=4)))
+    rec = dgp.reconstruct(
+        dgp.PointCloud(pts, nrm), ReconstructionConfig(**dict(FAST, local_steps=20, consistency_steps=5, batch_size=4))
+    )
     assert rec.fitted.all() and rec.charts.weights[0].shape[0] == len(rec.patches)
 
 
@@ -100,12 +111,45 @@ def test_cli_reconstruct_export_evaluate(tmp_path):
     rng = np.random.default_rng(4)
     pts, nrm = sphere_points(800, rng, noise=0.01)
     write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
-    fast = ["--radius", "0.1", "--min-points", "10", "--widths", "2,64,64,3", "--local-steps", "150",
-            "--consistency-steps", "10", "--match-every", "25", "--lr", "1e-2", "--density", "8",
-            "--poisson-depth", "6", "--device", "cpu", "--seed", "3", "-q"]
+    fast = [
+        "--radius",
+        "0.1",
+        "--min-points",
+        "10",
+        "--widths",
+        "2,64,64,3",
+        "--local-steps",
+        "150",
+        "--consistency-steps",
+        "10",
+        "--match-every",
+        "25",
+        "--lr",
+        "1e-2",
+        "--density",
+        "8",
+        "--poisson-depth",
+        "6",
+        "--device",
+        "cpu",
+        "--seed",
+        "3",
+        "-q",
+    ]
     out = tmp_path / "out.ply"
-    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", out, "--state", tmp_path / "s.pt",
-                "--dense", tmp_path / "d.xyz", "--charts", tmp_path / "c.ply", *fast)
+    proc = _cli(
+        "reconstruct",
+        tmp_path / "in.ply",
+        "-o",
+        out,
+        "--state",
+        tmp_path / "s.pt",
+        "--dense",
+        tmp_path / "d.xyz",
+        "--charts",
+        tmp_path / "c.ply",
+        *fast,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "seed 3" in proc.stdout
     assert len(read_mesh(out).faces) > 100 and len(read_points(tmp_path / "d.xyz")) > 100
@@ -130,18 +174,21 @@ def test_cli_reconstruct_export_evaluate(tmp_path):
     assert p2p["distances"] == "point to point" and p2p["chamfer_l1"] > res["chamfer_l1"]  # the sampling floor
 
 
-@pytest.mark.parametrize("flags, fragment", [
-    (["--radius", "-1"], "radius"),
-    (["--widths", "2,a,3"], "widths"),
-    (["--widths", "3,16,3"], "widths"),
-    (["--matching", "hungarian"], "invalid choice"),
-    (["--local-steps", "x"], "invalid int"),
-    (["--device", "tpu"], "device"),
-    (["--min-density", "1.5"], "min-density"),
-    (["--normal-fraction", "0"], "normal-fraction"),
-    (["--block", "-1"], "block"),
-    (["--normal-weight", "-1"], "normal-weight"),
-])
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--radius", "-1"], "radius"),
+        (["--widths", "2,a,3"], "widths"),
+        (["--widths", "3,16,3"], "widths"),
+        (["--matching", "hungarian"], "invalid choice"),
+        (["--local-steps", "x"], "invalid int"),
+        (["--device", "tpu"], "device"),
+        (["--min-density", "1.5"], "min-density"),
+        (["--normal-fraction", "0"], "normal-fraction"),
+        (["--block", "-1"], "block"),
+        (["--normal-weight", "-1"], "normal-weight"),
+    ],
+)
 def test_cli_bad_flags(tmp_path, flags, fragment):
     rng = np.random.default_rng(5)
     pts, nrm = sphere_points(100, rng)
@@ -163,8 +210,9 @@ def test_baselines_on_sphere(tmp_path, method):
     rng = np.random.default_rng(6)
     pts, nrm = sphere_points(3000, rng, noise=0.002)
     write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
-    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / "o.ply", "--method", method,
-                "--poisson-depth", "6")
+    proc = _cli(
+        "reconstruct", tmp_path / "in.ply", "-o", tmp_path / "o.ply", "--method", method, "--poisson-depth", "6"
+    )
     assert proc.returncode == 0, proc.stderr
     mesh = read_mesh(tmp_path / "o.ply")
     r = np.linalg.norm(mesh.vertices, axis=1)
@@ -177,14 +225,25 @@ def test_poisson_trim_flag(tmp_path):
     write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
     meshes = {}
     for trim in ("0", "0.02"):
-        proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / f"o{trim}.ply", "--method", "poisson",
-                    "--poisson-depth", "6", "--poisson-trim", trim)
+        proc = _cli(
+            "reconstruct",
+            tmp_path / "in.ply",
+            "-o",
+            tmp_path / f"o{trim}.ply",
+            "--method",
+            "poisson",
+            "--poisson-depth",
+            "6",
+            "--poisson-trim",
+            trim,
+        )
         assert proc.returncode == 0, proc.stderr
         meshes[trim] = read_mesh(tmp_path / f"o{trim}.ply")
     assert meshes["0"].is_watertight  # untrimmed Screened Poisson closes the sphere
     assert len(meshes["0.02"].vertices) < len(meshes["0"].vertices)
-    proc = _cli("reconstruct", tmp_path / "in.ply", "-o", tmp_path / "bad.ply", "--method", "poisson",
-                "--poisson-trim", "1.5")
+    proc = _cli(
+        "reconstruct", tmp_path / "in.ply", "-o", tmp_path / "bad.ply", "--method", "poisson", "--poisson-trim", "1.5"
+    )
     assert proc.returncode == 2 and "--poisson-trim" in proc.stderr and not (tmp_path / "bad.ply").exists()
 
 
@@ -216,8 +275,10 @@ def test_min_density_trims_the_fringe_beyond_an_open_rim():
     rng = np.random.default_rng(3)
     n = 3000
     pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), np.zeros(n)] + 0.02 * rng.normal(size=(n, 3))
-    rec = dgp.reconstruct(dgp.PointCloud(pts, np.tile([0, 0, 1.0], (n, 1))),
-                          ReconstructionConfig(**{**FAST, "radius": 0.15, "min_density": 0.0}))
+    rec = dgp.reconstruct(
+        dgp.PointCloud(pts, np.tile([0, 0, 1.0], (n, 1))),
+        ReconstructionConfig(**{**FAST, "radius": 0.15, "min_density": 0.0}),
+    )
     loose = rec.sample().points
     rec.config.min_density = 0.5
     tight = rec.sample().points

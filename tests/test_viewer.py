@@ -10,6 +10,7 @@ import trimesh
 
 from dgp.io import write_mesh
 
+
 def test_render_known_mesh_in_frame():
     import viewer
 
@@ -28,9 +29,25 @@ def test_cli_screenshot_writes_png(tmp_path):
     bumpy.vertices *= 1.05
     write_mesh(tmp_path / "b.obj", bumpy)
     out = tmp_path / "shot.png"
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "b.obj"), "--compare",
-                           str(tmp_path / "s.ply"), "--screenshot", str(out), "--size", "300x200", "--views", "2"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dgp.cli",
+            "view",
+            str(tmp_path / "b.obj"),
+            "--compare",
+            str(tmp_path / "s.ply"),
+            "--screenshot",
+            str(out),
+            "--size",
+            "300x200",
+            "--views",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     from matplotlib.image import imread
 
@@ -48,7 +65,7 @@ def test_render_is_deterministic_and_the_sphere_has_its_analytic_size():
     # the camera frames the bounding box (radius sqrt 3); the unit sphere then subtends asin(1 / D)
     D = np.linalg.norm(_camera(np.zeros(3), np.sqrt(3), 0, 0, 30))
     r_px = np.tan(np.arcsin(1 / D)) / np.tan(np.deg2rad(15)) * 100
-    assert abs(fg.sum() / (np.pi * r_px ** 2) - 1) < 0.03, (fg.sum(), np.pi * r_px ** 2)
+    assert abs(fg.sum() / (np.pi * r_px**2) - 1) < 0.03, (fg.sum(), np.pi * r_px**2)
     ys, xs = np.nonzero(fg)
     assert abs(xs.mean() - 99.5) < 1 and abs(ys.mean() - 99.5) < 1
     # lit from above-left of the camera: the upper left of the sphere is brighter than the lower right
@@ -90,9 +107,10 @@ def test_render_line_sets():
 
     from viewer.rendering import render
 
-    ls = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.array([[-1.0, 0, 0], [1.0, 0, 0], [0, -1.0, 0],
-                                                                   [0, 1.0, 0]])),
-                              o3d.utility.Vector2iVector(np.array([[0, 1], [2, 3]])))
+    ls = o3d.geometry.LineSet(
+        o3d.utility.Vector3dVector(np.array([[-1.0, 0, 0], [1.0, 0, 0], [0, -1.0, 0], [0, 1.0, 0]])),
+        o3d.utility.Vector2iVector(np.array([[0, 1], [2, 3]])),
+    )
     img = render([ls], size=(100, 100), azimuth=0, elevation=0)
     dark = img.sum(2) < 300
     assert dark[50, 10:90].mean() > 0.9 and dark[10:90, 50].mean() > 0.9  # a cross through the centre
@@ -107,18 +125,38 @@ def test_cli_screenshot_elevation_and_point_size(tmp_path):
     write_mesh(tmp_path / "slab.ply", trimesh.creation.box(extents=(2.0, 0.05, 2.0)))
     np.savetxt(tmp_path / "p.xyz", np.random.default_rng(0).uniform(-1, 1, size=(300, 3)))
     cover = {}
-    for name, extra in (("side", ["--elevation", "0"]), ("top", ["--elevation", "80"]),
-                        ("dots", ["--point-size", "1"]), ("blobs", ["--point-size", "6"])):
+    for name, extra in (
+        ("side", ["--elevation", "0"]),
+        ("top", ["--elevation", "80"]),
+        ("dots", ["--point-size", "1"]),
+        ("blobs", ["--point-size", "6"]),
+    ):
         src = tmp_path / ("p.xyz" if name in ("dots", "blobs") else "slab.ply")
         out = tmp_path / f"{name}.png"
-        proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(src), "--screenshot", str(out),
-                               "--size", "200x200", *extra], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "dgp.cli", "view", str(src), "--screenshot", str(out), "--size", "200x200", *extra],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr
         cover[name] = (imread(out)[..., :3] < 0.95).any(-1).mean()
     assert cover["top"] > 5 * cover["side"]  # a thin slab seen edge-on, then from above
     assert cover["blobs"] > 4 * cover["dots"]
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "p.xyz"), "--screenshot",
-                           str(tmp_path / "x.png"), "--point-size", "0"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dgp.cli",
+            "view",
+            str(tmp_path / "p.xyz"),
+            "--screenshot",
+            str(tmp_path / "x.png"),
+            "--point-size",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "--point-size" in proc.stderr
 
 
@@ -137,15 +175,20 @@ def test_distance_colors_ends_of_scale():
 def test_view_without_display_says_how(tmp_path):
     write_mesh(tmp_path / "s.ply", trimesh.creation.icosphere())
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "s.ply")],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "s.ply")], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 2 and "--screenshot" in proc.stderr
 
 
 def test_view_bad_inputs(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "none.ply"), "--screenshot",
-                           str(tmp_path / "o.png")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "view", str(tmp_path / "none.ply"), "--screenshot", str(tmp_path / "o.png")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "no such file" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "dgp.cli", "view", "a.ply", "--size", "big"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dgp.cli", "view", "a.ply", "--size", "big"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "--size" in proc.stderr

@@ -26,7 +26,11 @@ def kind_of(path) -> str:
         return "ply"
     if ext in POINT_EXTS:
         return "points"
-    raise InputError(f"cannot view {Path(path).suffix!r} files; viewable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS + ('.pt',))))}", path)
+    raise InputError(
+        f"cannot view {Path(path).suffix!r} files; "
+        f"viewable: {' '.join(sorted(set(POINT_EXTS + MESH_EXTS + ('.pt',))))}",
+        path,
+    )
 
 
 def load(path):
@@ -58,7 +62,7 @@ def geometries(objects, compare=None, normals: bool = False, compare_max: float 
     out, bar = [], None
     diag = None
     if compare is not None:
-        lo, hi = (compare.bounds if hasattr(compare, "faces") else (compare.points.min(0), compare.points.max(0)))
+        lo, hi = compare.bounds if hasattr(compare, "faces") else (compare.points.min(0), compare.points.max(0))
         diag = float(np.linalg.norm(np.asarray(hi) - np.asarray(lo)))
     for name, obj in objects:
         if compare is not None and hasattr(obj, "faces"):
@@ -96,19 +100,34 @@ def has_display() -> bool:
 def show(paths, compare=None, normals: bool = False) -> None:
     """Open an interactive Open3D window with each file as a toggleable geometry."""
     if not has_display():
-        raise InputError("no display to open a window on; write a picture instead with "
-                         "`dgp view FILE ... --screenshot out.png` (add --views 4 for several angles)")
+        raise InputError(
+            "no display to open a window on; write a picture instead with "
+            "`dgp view FILE ... --screenshot out.png` (add --views 4 for several angles)"
+        )
     import open3d as o3d
 
     ref = load(compare) if compare else None
     geoms, _ = geometries([(Path(p).name, load(p)) for p in paths], ref, normals)
-    o3d.visualization.draw([{"name": n, "geometry": g} for n, g in geoms], title="dgp view",
-                           show_skybox=False, bg_color=(1.0, 1.0, 1.0, 1.0))
+    o3d.visualization.draw(
+        [{"name": n, "geometry": g} for n, g in geoms],
+        title="dgp view",
+        show_skybox=False,
+        bg_color=(1.0, 1.0, 1.0, 1.0),
+    )
 
 
-def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals: bool = False,
-             titles=None, compare_max: float | None = None, elevation: float = 15.0,
-             point_size: float | None = None) -> np.ndarray:
+def snapshot(
+    paths,
+    out,
+    size=(1024, 768),
+    views: int = 1,
+    compare=None,
+    normals: bool = False,
+    titles=None,
+    compare_max: float | None = None,
+    elevation: float = 15.0,
+    point_size: float | None = None,
+) -> np.ndarray:
     """Render each file in its own panel (columns) from ``views`` angles (rows) and write a PNG.
 
     The views go round the y axis from ``elevation`` degrees above the horizon; ``point_size`` is
@@ -131,8 +150,9 @@ def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals
     rows = []
     for v in range(views):
         az = 360.0 * v / views
-        rows.append([render(g, size=(pw, ph), azimuth=az, elevation=elevation, point_size=point_size)
-                     for g in panels_geoms])
+        rows.append(
+            [render(g, size=(pw, ph), azimuth=az, elevation=elevation, point_size=point_size) for g in panels_geoms]
+        )
     grid = np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
     if bar is not None or titles:
         panels = [np.concatenate([rows[v][c] for v in range(views)], axis=0) for c in range(len(objs))]
@@ -145,9 +165,16 @@ def snapshot(paths, out, size=(1024, 768), views: int = 1, compare=None, normals
 
 def register(sub) -> None:
     p = sub.add_parser("view", help="show files in an Open3D window, or write a picture with --screenshot")
-    p.add_argument("files", nargs="+", help="points (.ply .xyz .pcd .npz ...), meshes (.ply .obj .off .stl .glb) or a state (.pt)")
+    p.add_argument(
+        "files", nargs="+", help="points (.ply .xyz .pcd .npz ...), meshes (.ply .obj .off .stl .glb) or a state (.pt)"
+    )
     p.add_argument("--compare", metavar="GT_MESH", help="colour meshes by their distance to this reference")
-    p.add_argument("--compare-max", type=float, default=None, help="top of the colour scale, fraction of the diagonal (default: 99th percentile)")
+    p.add_argument(
+        "--compare-max",
+        type=float,
+        default=None,
+        help="top of the colour scale, fraction of the diagonal (default: 99th percentile)",
+    )
     p.add_argument("--normals", action="store_true", help="draw point normals as short lines")
     p.add_argument("--screenshot", metavar="OUT.png", help="render headless to a PNG instead of opening a window")
     p.add_argument("--size", default="1024x768", help="picture size WxH (%(default)s)")
@@ -172,8 +199,18 @@ def _cmd_view(args) -> int:
         if not Path(p).exists():
             raise InputError("no such file", p)
     if args.screenshot:
-        snapshot(args.files, args.screenshot, (w, h), args.views, args.compare, args.normals, None, args.compare_max,
-                 args.elevation, args.point_size)
+        snapshot(
+            args.files,
+            args.screenshot,
+            (w, h),
+            args.views,
+            args.compare,
+            args.normals,
+            None,
+            args.compare_max,
+            args.elevation,
+            args.point_size,
+        )
         print(f"wrote {args.screenshot}")
     else:
         show(args.files, args.compare, args.normals)

@@ -23,8 +23,10 @@ def _o3d():
     try:
         import open3d as o3d
     except ImportError as exc:  # pragma: no cover
-        raise ImportError(f"open3d is needed for rendering ({exc}); run scripts/setup.sh or "
-                          "`apt-get install libusb-1.0-0 libvulkan1 mesa-vulkan-drivers && pip install open3d`") from exc
+        raise ImportError(
+            f"open3d is needed for rendering ({exc}); run scripts/setup.sh or "
+            "`apt-get install libusb-1.0-0 libvulkan1 mesa-vulkan-drivers && pip install open3d`"
+        ) from exc
     return o3d
 
 
@@ -39,8 +41,10 @@ def to_open3d(obj, color=None, point_size_hint=None):
     """
     o3d = _o3d()
     if hasattr(obj, "faces"):
-        g = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(np.asarray(obj.vertices, np.float64)),
-                                      o3d.utility.Vector3iVector(np.asarray(obj.faces, np.int32)))
+        g = o3d.geometry.TriangleMesh(
+            o3d.utility.Vector3dVector(np.asarray(obj.vertices, np.float64)),
+            o3d.utility.Vector3iVector(np.asarray(obj.faces, np.int32)),
+        )
         g.compute_vertex_normals()
         vc = None
         if color is None and getattr(obj.visual, "kind", None) in ("vertex", "face"):
@@ -87,13 +91,20 @@ def _arrays(g):
             g.compute_vertex_normals()
         v = np.asarray(g.vertices, np.float64)
         c = np.asarray(g.vertex_colors, np.float64) if g.has_vertex_colors() else np.tile(MESH_COLOR, (len(v), 1))
-        return "mesh", {"vertices": v, "triangles": np.asarray(g.triangles, np.int64), "colors": c,
-                        "normals": np.asarray(g.vertex_normals, np.float64)}
+        return "mesh", {
+            "vertices": v,
+            "triangles": np.asarray(g.triangles, np.int64),
+            "colors": c,
+            "normals": np.asarray(g.vertex_normals, np.float64),
+        }
     if isinstance(g, o3d.geometry.PointCloud):
         p = np.asarray(g.points, np.float64)
         c = np.asarray(g.colors, np.float64) if g.has_colors() else np.tile(CLOUD_COLOR, (len(p), 1))
-        return "points", {"points": p, "colors": c,
-                          "normals": np.asarray(g.normals, np.float64) if g.has_normals() else None}
+        return "points", {
+            "points": p,
+            "colors": c,
+            "normals": np.asarray(g.normals, np.float64) if g.has_normals() else None,
+        }
     if isinstance(g, o3d.geometry.LineSet):
         p, ln = np.asarray(g.points, np.float64), np.asarray(g.lines, np.int64)
         c = np.asarray(g.colors, np.float64) if g.has_colors() else np.zeros((len(ln), 3))
@@ -113,8 +124,15 @@ def _shade(normals, colors, view, light):
     return np.clip(colors * (0.3 + 0.7 * diffuse) + 0.15 * spec, 0.0, 1.0)
 
 
-def render(objects, size=(800, 600), azimuth: float = 0.0, elevation: float = 15.0, fov: float = 30.0,
-           point_size: float | None = None, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+def render(
+    objects,
+    size=(800, 600),
+    azimuth: float = 0.0,
+    elevation: float = 15.0,
+    fov: float = 30.0,
+    point_size: float | None = None,
+    up=(0.0, 1.0, 0.0),
+) -> np.ndarray:
     """Render objects (meshes, clouds, line sets) into an image, on the CPU.
 
     Meshes are ray cast with Open3D's `RaycastingScene` (Embree) and shaded with their
@@ -203,14 +221,14 @@ def _trace(meshes, eye, fwd, right, cam_up, xs, ys, light, depth, color, rays_pe
     W = len(xs)
     rows = max(1, rays_per_cast // W)
     for r0 in range(0, len(ys), rows):
-        yy = ys[r0:r0 + rows]
+        yy = ys[r0 : r0 + rows]
         d = fwd + xs[None, :, None] * right + yy[:, None, None] * cam_up  # (rows, W, 3)
         d = (d / np.linalg.norm(d, axis=-1, keepdims=True)).reshape(-1, 3)
         rays = np.concatenate([np.broadcast_to(eye, d.shape), d], axis=1).astype(np.float32)
         ans = scene.cast_rays(o3d.core.Tensor(rays))
         t = ans["t_hit"].numpy().astype(np.float64)
         base = r0 * W
-        hit = np.flatnonzero(np.isfinite(t) & (t < depth[base:base + len(t)]))
+        hit = np.flatnonzero(np.isfinite(t) & (t < depth[base : base + len(t)]))
         if not len(hit):
             continue
         tri = tris[ans["primitive_ids"].numpy()[hit].astype(np.int64)]
@@ -243,7 +261,7 @@ def _splat(a, eye, fwd, right, cam_up, tan_x, tan_y, W, H, diameter, light, dept
     n, chunk = len(a["points"]), chunk or SPLAT_CHUNK
     if n > chunk:
         for i in range(0, n, chunk):
-            part = {k: (v[i:i + chunk] if isinstance(v, np.ndarray) else v) for k, v in a.items()}
+            part = {k: (v[i : i + chunk] if isinstance(v, np.ndarray) else v) for k, v in a.items()}
             _splat(part, eye, fwd, right, cam_up, tan_x, tan_y, W, H, diameter, light, depth, color, chunk)
         return
     rel = a["points"] - eye
@@ -261,7 +279,7 @@ def _splat(a, eye, fwd, right, cam_up, tan_x, tan_y, W, H, diameter, light, dept
     rad = max(diameter / 2, 0.5)
     r = int(np.ceil(rad))
     dx, dy = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1))
-    disc = (dx ** 2 + dy ** 2) <= rad ** 2
+    disc = (dx**2 + dy**2) <= rad**2
     dx, dy = dx[disc], dy[disc]
     px = (np.round(cx).astype(np.int64)[:, None] + dx[None]).ravel()
     py = (np.round(cy).astype(np.int64)[:, None] + dy[None]).ravel()
@@ -278,7 +296,10 @@ def _splat(a, eye, fwd, right, cam_up, tan_x, tan_y, W, H, diameter, light, dept
 
 
 def distance_colors(distances: np.ndarray, vmax: float, cmap: str = "viridis") -> np.ndarray:
-    """Map ``distances (N,)`` to RGB ``(N, 3)`` in [0, 1]: 0 -> the colormap's start, ``vmax`` (and above) -> its end."""
+    """Map ``distances (N,)`` to RGB ``(N, 3)`` in [0, 1].
+
+    0 -> the colormap's start, ``vmax`` (and above) -> its end.
+    """
     from matplotlib import colormaps
 
     t = np.clip(np.asarray(distances, np.float64) / max(vmax, 1e-300), 0.0, 1.0)

@@ -27,12 +27,13 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     nets = {
         "DIP": lambda: SkipNet((size, size), preset="small" if quick else "denoise", seed=seed),
         "Deep Decoder": lambda: DeepDecoder((size, size), k=32 if quick else 128, d=4 if quick else 6, seed=seed),
-        "coordinate MLP": lambda: CoordinateMLP((size, size), hidden=(128, 128, 128), fourier=64, fourier_scale=6.0,
-                                                seed=seed),
+        "coordinate MLP": lambda: CoordinateMLP(
+            (size, size), hidden=(128, 128, 128), fourier=64, fourier_scale=6.0, seed=seed
+        ),
     }
     summary, curves = {}, {}
     for name, make in nets.items():
-        var_rule, disc_rule = VarianceWindow(window=20 if quick else 50, patience=10 ** 9), Discrepancy(sigma)
+        var_rule, disc_rule = VarianceWindow(window=20 if quick else 50, patience=10**9), Discrepancy(sigma)
         disc_step = []
 
         def watch(step, out_img, loss, vr=var_rule, dr=disc_rule, ds=disc_step):
@@ -40,14 +41,26 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
             if not ds and dr.update(step, out_img, loss):
                 ds.append(step)
 
-        res = fit(make(), Identity(), y, FitConfig(steps=steps, lr=0.01, ema=0.0, seed=seed, progress=False),
-                  truth=img, callback=watch)
+        res = fit(
+            make(),
+            Identity(),
+            y,
+            FitConfig(steps=steps, lr=0.01, ema=0.0, seed=seed, progress=False),
+            truth=img,
+            callback=watch,
+        )
         p = res.history["psnr"]
         curves[name] = p
-        summary[name] = {"max_psnr": max(p), "argmax": int(np.argmax(p)), "final_psnr": p[-1],
-                         "variance_step": var_rule.chosen, "discrepancy_step": disc_step[0] if disc_step else None}
-    write_csv(out / "early-stopping.csv", ["step"] + list(nets), [[i] + [curves[n][i] for n in nets]
-                                                                  for i in range(steps)])
+        summary[name] = {
+            "max_psnr": max(p),
+            "argmax": int(np.argmax(p)),
+            "final_psnr": p[-1],
+            "variance_step": var_rule.chosen,
+            "discrepancy_step": disc_step[0] if disc_step else None,
+        }
+    write_csv(
+        out / "early-stopping.csv", ["step"] + list(nets), [[i] + [curves[n][i] for n in nets] for i in range(steps)]
+    )
     fig, axes = figure(1, width=7)
     ax = axes[0, 0]
     for i, n in enumerate(nets):

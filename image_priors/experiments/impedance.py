@@ -35,8 +35,12 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     curves = {}
     for net_name, make in nets.items():
         for t_name, t in targets.items():
-            res = fit(make(), Identity(), torch.as_tensor(t)[None],
-                      FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False))
+            res = fit(
+                make(),
+                Identity(),
+                torch.as_tensor(t)[None],
+                FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False),
+            )
             curves[(net_name, t_name)] = res.history["loss"]
     rows = [[net, tgt, i, v] for (net, tgt), c in curves.items() for i, v in enumerate(c)]
     write_csv(out / "impedance.csv", ["network", "target", "step", "mse"], rows)

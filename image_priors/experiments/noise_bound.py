@@ -60,14 +60,28 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     noise = torch.as_tensor(rng.normal(0.5, 0.1, size=(1, 1, size, size)).astype(np.float32))
     for k in dd_ks:
         net = DeepDecoder((size, size), k=k, d=4, out_channels=1, seed=seed)
-        res = fit(net, Identity(), noise, FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed,
-                                                     progress=False))
+        res = fit(
+            net, Identity(), noise, FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False)
+        )
         var = float(noise.var() * noise.numel() / (noise.numel() - 1))
         frac = 1.0 - min(res.history["loss"]) / var  # loss is the MSE; noise energy per pixel is its variance
-        rows.append(["deep decoder d=4", size * size, 8 * 8, k, net.n_parameters(), frac, float("nan"),
-                     net.n_parameters() / (size * size)])
-    write_csv(out / "dd-noise-bound.csv", ["model", "n", "n0", "k", "parameters", "fraction_removed", "bound",
-                                           "k2_log_n0_over_n_or_params_over_n"], rows)
+        rows.append(
+            [
+                "deep decoder d=4",
+                size * size,
+                8 * 8,
+                k,
+                net.n_parameters(),
+                frac,
+                float("nan"),
+                net.n_parameters() / (size * size),
+            ]
+        )
+    write_csv(
+        out / "dd-noise-bound.csv",
+        ["model", "n", "n0", "k", "parameters", "fraction_removed", "bound", "k2_log_n0_over_n_or_params_over_n"],
+        rows,
+    )
     fig, axes = figure(2)
     ax = axes[0, 0]
     for n in ns:
@@ -90,5 +104,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     ax.set_title(f"Deep Decoder (d=4) fit to {size}×{size} noise")
     fig.tight_layout()
     save_png(out / "dd-noise-bound.png", fig)
-    return {"one_layer": [(r[1], r[3], r[5], r[6]) for r in rows if r[0] == "one-layer"],
-            "deep_decoder": [(r[3], r[4], r[5]) for r in sel]}
+    return {
+        "one_layer": [(r[1], r[3], r[5], r[6]) for r in rows if r[0] == "one-layer"],
+        "deep_decoder": [(r[3], r[4], r[5]) for r in sel],
+    }

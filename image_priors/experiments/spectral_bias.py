@@ -24,11 +24,19 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     runs = {"plain coordinates": dict(fourier=0), "Fourier features": dict(fourier=128, fourier_scale=10.0)}
     results = {}
     for name, kw in runs.items():
-        res = fit(CoordinateMLP((size, size), hidden=hidden, seed=seed, **kw), Identity(), y,
-                  FitConfig(steps=steps, lr=1e-3, jitter=0.0, ema=0.0, seed=seed, progress=False), truth=img)
+        res = fit(
+            CoordinateMLP((size, size), hidden=hidden, seed=seed, **kw),
+            Identity(),
+            y,
+            FitConfig(steps=steps, lr=1e-3, jitter=0.0, ema=0.0, seed=seed, progress=False),
+            truth=img,
+        )
         results[name] = res
-    write_csv(out / "spectral-bias.csv", ["step"] + [f"psnr {n}" for n in runs],
-              [[i] + [results[n].history["psnr"][i] for n in runs] for i in range(steps)])
+    write_csv(
+        out / "spectral-bias.csv",
+        ["step"] + [f"psnr {n}" for n in runs],
+        [[i] + [results[n].history["psnr"][i] for n in runs] for i in range(steps)],
+    )
     fig, axes = figure(4, width=3.6, height=3.6)
     for n in runs:
         axes[0, 0].plot(results[n].history["psnr"], label=n)

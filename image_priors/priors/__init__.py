@@ -10,7 +10,15 @@ from image_priors.priors.coordinate import CoordinateMLP, fourier_scale_for
 from image_priors.priors.decoder import DeepDecoder, deep_decoder_parameters
 from image_priors.priors.skip import SKIP_PRESETS, SkipNet
 
-__all__ = ["SkipNet", "SKIP_PRESETS", "DeepDecoder", "deep_decoder_parameters", "CoordinateMLP", "fourier_scale_for", "make_prior"]
+__all__ = [
+    "SkipNet",
+    "SKIP_PRESETS",
+    "DeepDecoder",
+    "deep_decoder_parameters",
+    "CoordinateMLP",
+    "fourier_scale_for",
+    "make_prior",
+]
 
 
 def make_prior(name: str, shape, channels: int = 3, seed: int = 0, **kw):

@@ -9,7 +9,6 @@ from torch import nn
 
 from dgp.coordmlp import BatchedMLP
 
-
 #: Fourier feature scale (standard deviation of the frequencies, cycles per image side) when the
 #: data pin down `FULL_RESOLUTION`² values per channel or more.
 FOURIER_SCALE = 10.0
@@ -51,8 +50,16 @@ class CoordinateMLP(nn.Module):
     hidden : hidden widths; tiles : (ty, tx); fourier : number of frequencies (0 = plain coordinates)
     """
 
-    def __init__(self, shape, out_channels: int = 3, hidden=(256, 256, 256), tiles=(1, 1), fourier: int = 0,
-                 fourier_scale: float = FOURIER_SCALE, seed: int = 0):
+    def __init__(
+        self,
+        shape,
+        out_channels: int = 3,
+        hidden=(256, 256, 256),
+        tiles=(1, 1),
+        fourier: int = 0,
+        fourier_scale: float = FOURIER_SCALE,
+        seed: int = 0,
+    ):
         super().__init__()
         h, w = shape
         ty, tx = tiles

@@ -65,8 +65,9 @@ class SkipNet(nn.Module):
     ``forward(z=None)`` maps the held input (or ``z``) ``(1, in_channels, H, W)`` to ``(1, C, H, W)``.
     """
 
-    def __init__(self, shape, out_channels: int = 3, preset: str = "denoise", seed: int = 0,
-                 noise_scale: float = 0.1, **override):
+    def __init__(
+        self, shape, out_channels: int = 3, preset: str = "denoise", seed: int = 0, noise_scale: float = 0.1, **override
+    ):
         super().__init__()
         cfg = dict(SKIP_PRESETS[preset])
         cfg.update({k: tuple(v) if isinstance(v, list) else v for k, v in override.items()})
