@@ -46,7 +46,7 @@ def main(argv=None):
 
     import torch
 
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr
     from image_priors.operators import measurements_per_channel
     from image_priors.priors import CoordinateMLP, fourier_scale_for
@@ -73,7 +73,7 @@ def main(argv=None):
                 net,
                 op,
                 y,
-                FitConfig(steps=args.steps, stop="fixed", ema=0.0, device="cpu", seed=args.seed, progress=False),
+                ImageFitConfig(steps=args.steps, stop="fixed", ema=0.0, device="cpu", seed=args.seed, progress=False),
                 truth=truth,
             )
             rows.append(

@@ -96,7 +96,7 @@ def main(argv=None):
     from skimage.restoration import denoise_tv_chambolle, denoise_wavelet
     from skimage.transform import resize
 
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr, ssim
     from image_priors.operators import Identity, add_noise
     from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
@@ -131,7 +131,7 @@ def main(argv=None):
             net,
             op,
             torch.as_tensor(y),
-            FitConfig(steps=steps[method], stop=stop, ema=ema, device=dev, seed=args.seed, progress=False),
+            ImageFitConfig(steps=steps[method], stop=stop, ema=ema, device=dev, seed=args.seed, progress=False),
             truth=truth,
         )
         best = max(res.history["psnr_avg"] if ema > 0 else res.history["psnr"])

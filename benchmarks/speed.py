@@ -118,7 +118,7 @@ def main(argv=None):
     import torch
 
     from dgp.coordmlp import BatchedMLP, BlockedMLP
-    from dgp.fit import FitConfig, _adam, block_patches
+    from dgp.fit import ChartFitConfig, _adam, block_patches
     from dgp.matching import emd_assignment
 
     torch.set_num_threads(args.threads)
@@ -131,7 +131,7 @@ def main(argv=None):
     print(f"seed {args.seed}, {args.threads} thread(s), widths {widths}, {args.points} points per patch")
     peak = _peak_gflops(torch, dev)
     macs = sum(a * b for a, b in zip(widths[:-1], widths[1:]))  # multiply-adds per sample, forward
-    block = FitConfig.block
+    block = ChartFitConfig.block
     print(f"matrix-product peak {peak:.0f} GFLOP/s; blocks of about {block} uv samples")
     rows = []
 

@@ -23,7 +23,7 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
 
     from dgp._atomic import atomic_path
     from dgp.coordmlp import BatchedMLP
-    from dgp.fit import FitConfig, fit_local
+    from dgp.fit import ChartFitConfig, fit_local
     from dgp.patches import make_patches
     from dgp.pointcloud import estimate_noise
     from dgp.surface import chart_points_and_normals, uv_grid
@@ -43,7 +43,7 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
     checkpoints = sorted(set(np.unique(np.geomspace(10, 2000 if quick else 5000, 16 if quick else 24).astype(int))))
     rows = []
     for steps in checkpoints:
-        cfg = FitConfig(widths=widths, local_steps=int(steps), match_every=25, stop="fixed", lr=3e-3, seed=seed)
+        cfg = ChartFitConfig(widths=widths, local_steps=int(steps), match_every=25, stop="fixed", lr=3e-3, seed=seed)
         state = fit_local(p.uv, local, p.mask, sigma, cfg, seed=seed)
         net = BatchedMLP(1, widths)
         net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
@@ -58,7 +58,7 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
         matched = local[0, state.match[0, :k]]
         resid = float(np.sqrt(np.mean(np.sum((pred[0] - matched) ** 2, axis=1)))) * p.scale[0]
         rows.append([int(steps), to_clean, resid])
-    cfg = FitConfig(
+    cfg = ChartFitConfig(
         widths=widths, local_steps=int(checkpoints[-1]), match_every=25, stop="discrepancy", lr=3e-3, seed=seed
     )
     chosen = int(fit_local(p.uv, local, p.mask, sigma, cfg, seed=seed).stopped_at[0])
@@ -97,16 +97,7 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
     }
 
 
-def register(sub) -> None:
-    p = sub.add_parser("experiment", help="reproduce the surface early-stopping experiment (PNG and CSV)")
-    p.add_argument("name", choices=EXPERIMENTS)
-    p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="a smaller run (under a minute on a CPU)")
-    p.set_defaults(func=_cmd)
-
-
-def _cmd(args) -> int:
+def cmd_experiment(args) -> int:
     import json
 
     print(f"seed {args.seed}")

@@ -15,7 +15,7 @@ The second term (``normal_weight`` w, on a random ``normal_fraction`` of the uv 
 step) asks the chart's tangent vectors to lie in the plane normal to the matched point's normal:
 a chart can only follow the noise in the positions by tilting against the normals, so the term
 holds it to the shape. It needs the chart's exact Jacobian (`BatchedMLP.forward_with_jacobian`).
-On the sample bunny it cuts the Chamfer distance by about a sixth (benchmarks/results/).
+What it does to the Chamfer distance is measured in docs/results.md (the settings table).
 
 The very first matching is made in the tangent plane (uv spread over the patch's principal-axis
 box against the points' first two local coordinates), which gives a fold-free start.
@@ -44,37 +44,71 @@ import numpy as np
 import torch
 
 from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP, BlockedMLP
-from dgp.matching import EXACT_METHODS, emd_assignments, match_batch
+from dgp.matching import EXACT_METHODS, MATCHING_METHODS, emd_assignments, match_batch
+from dgp.settings import SettingError, at_least, in_range, non_negative, positive, setting
+from dgp.settings import widths as widths_from_text
 
 
 @dataclass
-class FitConfig:
-    """Settings of the chart fitting (the defaults are the documented ones).
+class ChartFitConfig:
+    """Settings of the chart fitting; the defaults are the documented ones (`dgp.settings`)."""
 
-    ``block``: on the CPU a step runs forward and backward over blocks of about this many uv
-    samples, ``block // K`` patches of K samples each (`BlockedMLP`, cache-sized: the same fit;
-    a plain step about twice as fast, the default bunny fit 108 s -> 99 s,
-    benchmarks/results/); on CUDA the whole chunk runs at once. 0 turns the blocking off.
-
-    ``matching``: "emd" (exact, POT's ``ot.emd``), "lsa" (the same exact matching by scipy's
-    ``linear_sum_assignment``, 2-4× faster) or "sinkhorn" (entropic, ``sinkhorn_reg``).
-    """
-
-    widths: tuple = DEFAULT_WIDTHS
-    local_steps: int = 500
-    consistency_steps: int = 200
-    lr: float = 3e-3
-    match_every: int = 50
-    matching: str = "emd"
-    sinkhorn_reg: float = 1e-2
-    batch_size: int = 512
-    stop: str = "discrepancy"
-    tau: float = 0.8
-    normal_weight: float = 0.05
-    normal_fraction: float = 0.1
-    block: int = 4096
-    device: str = "cpu"
-    seed: int = 0
+    widths: tuple = setting(
+        DEFAULT_WIDTHS,
+        "MLP layer widths, from the 2 uv inputs to the 3 coordinates",
+        (
+            lambda w: len(w) >= 2 and w[0] == 2 and w[-1] == 3 and min(w) > 0,
+            "must start with 2, end with 3 and be positive",
+        ),
+        group="fitting",
+        parse=widths_from_text,
+    )
+    local_steps: int = setting(500, "steps of the local phase", non_negative, group="fitting")
+    consistency_steps: int = setting(200, "steps of the consistency phase", non_negative, group="fitting")
+    lr: float = setting(3e-3, "Adam learning rate", positive, group="fitting")
+    match_every: int = setting(50, "recompute the OT matching every k steps", at_least(1), group="fitting")
+    matching: str = setting(
+        "emd",
+        "OT solver: emd (exact, POT's ot.emd), lsa (the same exact matching by scipy's linear_sum_assignment, "
+        "faster), sinkhorn (entropic, sinkhorn_reg)",
+        choices=MATCHING_METHODS,
+        group="fitting",
+    )
+    sinkhorn_reg: float = setting(1e-2, "Sinkhorn regularisation, relative to the mean cost", positive, group="fitting")
+    batch_size: int = setting(512, "patches fit together; bounds the memory", at_least(1), group="fitting")
+    stop: str = setting(
+        "discrepancy",
+        "stopping rule of the local phase: discrepancy (stop a patch at the noise level) or fixed",
+        choices=("discrepancy", "fixed"),
+        group="fitting",
+    )
+    tau: float = setting(0.8, "the discrepancy rule's factor on the noise level", positive, group="fitting")
+    normal_weight: float = setting(
+        0.05,
+        "weight of the term that tilts each chart towards its points' normals; 0 = positions only",
+        non_negative,
+        group="fitting",
+    )
+    normal_fraction: float = setting(
+        0.1,
+        "fraction of uv samples the normal term looks at per step",
+        in_range(0, 1, closed_low=False),
+        group="fitting",
+    )
+    block: int = setting(
+        4096,
+        "on the CPU, uv samples (patches x points) per forward/backward block, sized to stay in cache; "
+        "0 = the whole chunk at once",
+        non_negative,
+        group="fitting",
+    )
+    device: str = setting(
+        "cpu",
+        "auto, cpu or cuda[:N]",
+        (lambda d: d in ("auto", "cpu") or d.startswith("cuda"), "must be auto, cpu or cuda"),
+        group="fitting",
+    )
+    seed: int = setting(0, "random seed", group="fitting")
 
 
 @dataclass
@@ -95,11 +129,11 @@ class ChartState:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"auto"`` → CUDA when available else CPU; ``"cuda"`` without CUDA raises ValueError."""
+    """``"auto"`` → CUDA when available else CPU; ``"cuda"`` without CUDA raises `SettingError`."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but CUDA is not available (use --device auto or cpu)")
+        raise SettingError("device", f"{device} was asked for but CUDA is not available (use auto or cpu)")
     return torch.device(device)
 
 
@@ -144,7 +178,7 @@ def block_patches(block: int, K: int) -> int:
     return max(1, block // max(1, K)) if block > 0 else 0
 
 
-def _network(B: int, K: int, cfg: FitConfig, dev: torch.device, seed: int | None = None):
+def _network(B: int, K: int, cfg: ChartFitConfig, dev: torch.device, seed: int | None = None):
     """The chunk's B networks of K uv samples each: a `BlockedMLP` on the CPU (blocks of about
     ``cfg.block`` samples), one `BatchedMLP` elsewhere; both start from
     ``BatchedMLP(B, cfg.widths, seed)``'s weights."""
@@ -214,7 +248,7 @@ def _nearest_rows(targets: torch.Tensor, local_t: torch.Tensor, mask_t: torch.Te
     return d.masked_fill(mask_t[:, None, :] == 0, float("inf")).argmin(-1)
 
 
-def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: FitConfig):
+def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: ChartFitConfig):
     """Targets (P, K, 3) and, for the exact matchings, the index (P, K) of the matched rows."""
     if cfg.matching in EXACT_METHODS:
         return None, emd_assignments(pred, local, counts, method=cfg.matching)
@@ -226,7 +260,7 @@ def fit_local(
     local: np.ndarray,
     mask: np.ndarray,
     sigma: np.ndarray,
-    cfg: FitConfig,
+    cfg: ChartFitConfig,
     seed: int,
     progress: Callable | None = None,
     normals: np.ndarray | None = None,
@@ -330,7 +364,7 @@ def fit_consistency(
     targets_local: np.ndarray,
     mask: np.ndarray,
     state: ChartState,
-    cfg: FitConfig,
+    cfg: ChartFitConfig,
     progress: Callable | None = None,
     normals: np.ndarray | None = None,
 ) -> ChartState:

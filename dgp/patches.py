@@ -264,7 +264,7 @@ def make_patches(
     if not centres:
         raise ValueError(
             f"no patch has {min_points} points at radius {radius:g} x padding {padding:g}; "
-            "increase --radius or lower --min-points"
+            "increase the patch radius or lower min_points"
         )
     P, K = len(centres), max(len(m) for m in members)
     index = np.zeros((P, K), dtype=np.int64)

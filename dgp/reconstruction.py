@@ -23,10 +23,19 @@ import torch
 
 from dgp.coordmlp import BatchedMLP
 from dgp.errors import InputError
-from dgp.fit import ChartState, FitConfig, fit_consistency, fit_local, resolve_device
-from dgp.matching import MATCHING_METHODS
+from dgp.fit import ChartFitConfig, ChartState, fit_consistency, fit_local, resolve_device
 from dgp.patches import Patches, make_patches
 from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
+from dgp.settings import (
+    SettingError,
+    at_least,
+    check_settings,
+    in_range,
+    non_negative,
+    positive,
+    redefault,
+    setting,
+)
 
 STATE_VERSION = 1
 #: radius, in median point spacings, of the ball in which `ReconstructionConfig.min_density` counts points
@@ -34,98 +43,65 @@ DENSITY_RADIUS = 3.0
 
 
 @dataclass
-class ReconstructionConfig:
-    """Every setting of `reconstruct`; the defaults are the documented ones.
+class ReconstructionConfig(ChartFitConfig):
+    """Every setting of `reconstruct`: the chart fitting's (`ChartFitConfig`) and the patches' and
+    outputs' below. Each field carries its help text and check (`dgp.settings`); the command-line
+    flags and docs/settings.md are derived from them."""
 
-    Patches: ``radius`` (fraction of the bounding-box diagonal), ``padding``, ``angle`` (degrees),
-    ``min_points``, ``max_points``. Fitting: see `dgp.fit.FitConfig`; ``consistency_rounds``
-    recomputes the consistency targets from the refit charts that many times. Output: ``density`` (grid
-    side per chart), ``core`` (keep chart samples within core x r of the centre), ``support``
-    (keep chart samples within support x (noise + point spacing) of an input point; 0 = off),
-    ``min_density`` (keep chart samples where the input points within 3 spacings number at least
-    this fraction of the median such count around the input points: trims the fringe that noise
-    spreads beyond the rim of an open scan; 0 = off),
-    ``poisson_depth``, ``trim`` (Poisson vertices further from every dense sample than ``trim``
-    times the samples' median spacing are removed; 0 keeps the watertight surface), ``pockets``
-    (unsupported pieces smaller than a disc of radius pockets x r are gaps between samples, not
-    holes of the scan: they stay; 0 = trim them too).
-    """
-
-    radius: float = 0.04
-    padding: float = 1.5
-    angle: float = 95.0
-    min_points: int = 20
-    max_points: int = 400
-    # the fitting settings take their defaults from FitConfig, their one home
-    widths: tuple = FitConfig.widths
-    local_steps: int = FitConfig.local_steps
-    consistency_steps: int = FitConfig.consistency_steps
-    consistency_rounds: int = 1
-    lr: float = FitConfig.lr
-    match_every: int = FitConfig.match_every
-    matching: str = FitConfig.matching
-    sinkhorn_reg: float = FitConfig.sinkhorn_reg
-    batch_size: int = FitConfig.batch_size
-    block: int = FitConfig.block
-    stop: str = FitConfig.stop
-    tau: float = FitConfig.tau
-    normal_weight: float = FitConfig.normal_weight
-    normal_fraction: float = FitConfig.normal_fraction
-    device: str = "auto"
-    seed: int = FitConfig.seed
-    density: int = 16
-    core: float = 1.0
-    support: float = 1.0
-    min_density: float = 0.5
-    poisson_depth: int = 9
-    trim: float = 2.0
-    pockets: float = 0.5
-    progress: bool = True
+    radius: float = setting(0.04, "patch radius r, fraction of the bounding-box diagonal", positive, group="patches")
+    padding: float = setting(
+        1.5, "a patch takes the points within padding x r of its centre", at_least(1), group="patches"
+    )
+    angle: float = setting(
+        95.0, "most angle between a point's normal and the centre's, degrees", in_range(0, 180, False), group="patches"
+    )
+    min_points: int = setting(20, "patches with fewer points are dropped", at_least(3), group="patches")
+    max_points: int = setting(400, "most points per patch", group="patches")
+    consistency_rounds: int = setting(
+        1, "times the consistency targets are recomputed from the refit charts", at_least(1), group="fitting"
+    )
+    device: str = redefault(ChartFitConfig, "device", "auto")
+    density: int = setting(16, "grid side per chart for the dense samples", at_least(2), group="output")
+    core: float = setting(1.0, "keep chart samples within core x r of the patch centre", positive, group="output")
+    support: float = setting(
+        1.0,
+        "keep chart samples within support x (noise + point spacing) of an input point; 0 = off",
+        non_negative,
+        group="output",
+    )
+    min_density: float = setting(
+        0.5,
+        f"keep chart samples where the input points within {DENSITY_RADIUS:g} spacings number at least this fraction "
+        "of the median such count (trims the fringe noise spreads past the rim of an open scan); 0 = off",
+        in_range(0, 1, closed_high=False),
+        group="output",
+    )
+    poisson_depth: int = setting(9, "Screened Poisson octree depth", in_range(1, 12), group="output")
+    trim: float = setting(
+        2.0,
+        "drop mesh parts further from the dense samples than this many sample spacings; 0 keeps the closed surface",
+        non_negative,
+        group="output",
+    )
+    pockets: float = setting(
+        0.5,
+        "but keep such parts smaller than a disc of radius pockets x r (gaps between samples, not holes of the scan); "
+        "0 = drop them too",
+        non_negative,
+        group="output",
+    )
+    progress: bool = setting(True, "show a progress bar", cli=False)
 
     def validate(self) -> "ReconstructionConfig":
-        """Raise `InputError` naming the first bad setting."""
-        checks = [
-            (self.radius > 0, "radius must be positive"),
-            (self.padding >= 1, "padding must be at least 1"),
-            (0 < self.angle <= 180, "angle must be in (0, 180]"),
-            (self.min_points >= 3, "min-points must be at least 3"),
-            (self.max_points >= self.min_points, "max-points must be at least min-points"),
-            (
-                len(self.widths) >= 2 and self.widths[0] == 2 and self.widths[-1] == 3 and min(self.widths) > 0,
-                "widths must start with 2, end with 3 and be positive",
-            ),
-            (self.local_steps >= 0 and self.consistency_steps >= 0, "steps must be non-negative"),
-            (self.consistency_rounds >= 1, "consistency-rounds must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (self.match_every >= 1, "match-every must be at least 1"),
-            (
-                self.matching in MATCHING_METHODS,
-                f"matching must be {', '.join(MATCHING_METHODS[:-1])} or {MATCHING_METHODS[-1]}",
-            ),
-            (self.sinkhorn_reg > 0, "sinkhorn-reg must be positive"),
-            (self.batch_size >= 1, "batch-size must be at least 1"),
-            (self.block >= 0, "block must be non-negative"),
-            (self.stop in ("discrepancy", "fixed"), "stop must be discrepancy or fixed"),
-            (self.tau > 0, "tau must be positive"),
-            (self.normal_weight >= 0, "normal-weight must be non-negative"),
-            (0 < self.normal_fraction <= 1, "normal-fraction must be in (0, 1]"),
-            (self.device in ("auto", "cpu") or self.device.startswith("cuda"), "device must be auto, cpu or cuda"),
-            (self.density >= 2, "density must be at least 2"),
-            (self.core > 0, "core must be positive"),
-            (self.support >= 0, "support must be non-negative"),
-            (0 <= self.min_density < 1, "min-density must be in [0, 1)"),
-            (1 <= self.poisson_depth <= 12, "poisson-depth must be in 1..12"),
-            (self.trim >= 0, "trim must be non-negative"),
-            (self.pockets >= 0, "pockets must be non-negative"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise InputError(msg)
+        """Raise `SettingError` naming the first bad setting; return self."""
+        check_settings(self)
+        if self.max_points < self.min_points:
+            raise SettingError("max_points", f"must be at least min_points ({self.min_points}), got {self.max_points}")
         return self
 
-    def fit_config(self) -> FitConfig:
-        names = {f.name for f in dataclasses.fields(FitConfig)}
-        return FitConfig(**{k: v for k, v in dataclasses.asdict(self).items() if k in names})
+    def fit_config(self) -> ChartFitConfig:
+        """The chart-fitting part of these settings."""
+        return ChartFitConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ChartFitConfig)})
 
 
 @dataclass

@@ -1,47 +1,133 @@
-"""The ``image-priors`` command line."""
+"""The ``image-priors`` command line: every sub-command's flags, in one place.
+
+Each sub-command's work is a function in `image_priors.commands`, imported when it runs; the
+runner (one-line errors, exit status 2, Ctrl-C) is the one ``dgp`` uses (`dgp.cli.run`). The
+fitting flags are derived from the fields of `image_priors.fit.ImageFitConfig`, with the
+per-task defaults of `image_priors.commands.TASK_DEFAULTS`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from dgp.errors import InputError
+from dgp.cli import handler, run
+
+#: the fitting settings every task takes as flags (the other `ImageFitConfig` fields keep their defaults)
+FIT_FLAGS = ("steps", "lr", "ema", "stop", "device", "seed")
+
+
+def _task_flags(p, task: str) -> None:
+    from dgp.settings import add_arguments
+    from image_priors.commands import TASK_DEFAULTS
+    from image_priors.fit import ImageFitConfig
+
+    d = TASK_DEFAULTS[task]
+    p.add_argument("-o", "--output", required=True, help="output image (.png)")
+    p.add_argument(
+        "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
+    )
+    add_arguments(p, ImageFitConfig, names=FIT_FLAGS, values={**d, "device": "auto"})
+    p.add_argument("--truth", help="ground-truth image: report PSNR and SSIM")
+    p.add_argument("--plot", metavar="curves.png", help="plot loss (and PSNR) against steps")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("prior settings (image_priors.priors.prior_for_image)")
+    g.add_argument("--small", action="store_true", help="DIP: a 4-scale, 32-channel net (fast on a CPU)")
+    g.add_argument("--k", type=int, default=128, help="Deep Decoder channels (%(default)s)")
+    g.add_argument("--d", type=int, default=6, help="Deep Decoder layers (%(default)s)")
+    g.add_argument(
+        "--fourier",
+        type=int,
+        default=128,
+        help="coordinate MLP: Fourier features, 0 = plain coordinates, the DGP net (%(default)s)",
+    )
+    g.add_argument(
+        "--fourier-scale",
+        type=float,
+        default=None,
+        help="coordinate MLP: scale of the Fourier frequencies (default: 10 when the data measure "
+        "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)",
+    )
+    g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from image_priors import __version__
+    from image_priors.experiments import EXPERIMENTS
 
     ap = argparse.ArgumentParser(prog="image-priors", description="Untrained networks as image priors.")
     ap.add_argument("--version", action="version", version=f"image-priors {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _REGISTER:
-        register(sub)
+    cmd = "image_priors.commands:"
+
+    p = sub.add_parser("denoise", help="denoise an image (F = I)")
+    p.add_argument("image", help="the noisy image")
+    p.add_argument(
+        "--sigma",
+        type=float,
+        default=None,
+        help="noise level on the 0-255 scale, if known (feeds --stop discrepancy)",
+    )
+    _task_flags(p, "denoise")
+    p.set_defaults(func=handler(cmd + "cmd_denoise"))
+
+    p = sub.add_parser("inpaint", help="fill in missing pixels (F = mask)")
+    p.add_argument("image")
+    p.add_argument("--mask", help="mask image: non-zero = known pixel")
+    p.add_argument("--drop", type=float, default=None, help="instead of --mask: drop this fraction of pixels at random")
+    _task_flags(p, "inpaint")
+    p.set_defaults(func=handler(cmd + "cmd_inpaint"))
+
+    p = sub.add_parser("sr", help="super-resolve a low-resolution image (F = downsampling)")
+    p.add_argument("image", help="the low-resolution image")
+    p.add_argument("--factor", type=int, default=4, choices=[2, 4, 8])
+    p.add_argument("--kernel", choices=["lanczos", "bicubic"], default="lanczos")
+    _task_flags(p, "sr")
+    p.set_defaults(func=handler(cmd + "cmd_sr"))
+
+    p = sub.add_parser("cs", help="compressed sensing: simulate y = A x from a clean image, reconstruct, report")
+    p.add_argument("image", help="the clean image")
+    p.add_argument("--ratio", type=float, default=0.25, help="m / n (%(default)s)")
+    p.add_argument(
+        "--operator",
+        choices=["auto", "dense", "structured"],
+        default="auto",
+        help="dense Gaussian (small images) or signs + subsampled DCT (auto: dense up to 64x64)",
+    )
+    p.add_argument("--gray", action="store_true", help="work on the grayscale image")
+    p.add_argument("--noise", type=float, default=0.0, help="measurement noise sigma, 0-255 scale")
+    _task_flags(p, "cs")
+    p.set_defaults(func=handler(cmd + "cmd_cs"))
+
+    p = sub.add_parser("fit", help="represent an image by a network and report PSNR and parameters")
+    p.add_argument("image")
+    _task_flags(p, "fit")
+    p.set_defaults(func=handler(cmd + "cmd_fit"))
+
+    p = sub.add_parser("experiment", help="reproduce a prior-behaviour experiment: figure (PNG) and numbers (CSV)")
+    p.add_argument("name", choices=list(EXPERIMENTS) + ["all"])
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="small sizes: under a minute each on a CPU")
+    p.add_argument("--threads", type=int, default=None)
+    p.set_defaults(func=handler(cmd + "cmd_experiment"))
+
+    p = sub.add_parser("degrade", help="make an observation from a clean image: noise, dropped pixels or downsampling")
+    p.add_argument("image")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--noise", type=float, default=None, help="Gaussian noise sigma on the 0-255 scale")
+    p.add_argument("--drop", type=float, default=None, help="fraction of pixels to drop (set to 0)")
+    p.add_argument("--mask-out", help="with --drop: also write the mask (white = known)")
+    p.add_argument("--factor", type=int, default=None, choices=[2, 4, 8], help="downsampling factor")
+    p.add_argument("--kernel", choices=["lanczos", "bicubic"], default="lanczos")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=handler(cmd + "cmd_degrade"))
     return ap
 
 
-def _register_tasks(sub):
-    from image_priors.commands import register
-
-    register(sub)
-
-
-_REGISTER: list = [_register_tasks]
-
-
 def main(argv=None) -> int:
-    ap = build_parser()
-    args = ap.parse_args(argv)
-    if not getattr(args, "func", None):
-        ap.print_help()
-        return 0
-    try:
-        return int(args.func(args) or 0)
-    except (InputError, ValueError) as exc:
-        print(f"image-priors {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"image-priors {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``image-priors`` sub-commands: denoise, inpaint, sr, cs, fit, degrade."""
+"""The work of the ``image-priors`` sub-commands (their flags are in `image_priors.cli`)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import json
 import numpy as np
 
 from dgp.errors import InputError
+from dgp.settings import SettingError
 
-# Defaults per task, chosen by benchmarks/images.py (results in benchmarks/results/images_cpu_128.md
-# and images_cuda_256.md): the prior with the best PSNR on the task at both sizes where they agree,
-# and a stopping rule that needs no ground truth. Denoising: DIP with the windowed-variance rule
-# beat the Deep Decoder, TV and wavelets on both test images at 128² and 256² and landed within
-# 0.04 dB of its best iterate. Inpainting: the Fourier-feature coordinate MLP led at 128² (28.3 dB
-# against DIP's 27.1). Super-resolution and compressed sensing: DIP. The coordinate MLP led x4 SR
-# at 256² and collapsed at 128² (input 32²) with the fixed Fourier scale 10; with the scale
-# following the measurements (`fourier_scale_for`) it leads x4 SR at 128² too (22.75 dB against
-# DIP's 22.12, benchmarks/results/fourier_scale.md), but that rule is not measured at 256² yet.
+# Defaults per task (prior, budget, stopping rule, output averaging), chosen by the image benchmarks
+# (benchmarks/images.py, benchmarks/fourier_scale.py; their tables are in docs/results.md): per task,
+# the prior with the best PSNR at both measured sizes where they agree, and a stopping rule that
+# needs no ground truth. They override the `ImageFitConfig` defaults on the command line.
 TASK_DEFAULTS = {
     "denoise": dict(prior="dip", steps=2000, stop="variance", ema=0.99),
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0),
@@ -26,53 +22,33 @@ TASK_DEFAULTS = {
 }
 
 
-def _multiple(n: int, m: int) -> int:
-    return -(-n // m) * m
-
-
-def _prior_for(name: str, h: int, w: int, channels: int, seed: int, task: str, args, op):
-    """Build the prior at a size its architecture accepts (a multiple of 32), with a crop back to (h, w).
-
-    The coordinate MLP's Fourier scale is ``--fourier-scale``, or else follows how many values
-    per channel ``op`` measures of an (h, w) image (`fourier_scale_for`)."""
-    from image_priors.operators import Crop, measurements_per_channel
-    from image_priors.priors import fourier_scale_for, make_prior
-
-    kw = {}
-    if name == "dip":
-        kw["preset"] = {"denoise": "denoise", "inpaint": "inpaint", "sr": "sr"}.get(task, "denoise")
-        if getattr(args, "small", False):
-            kw["preset"] = "small"
-    elif name == "dd":
-        kw.update(k=args.k, d=args.d)
-    elif name == "mlp":
-        scale = args.fourier_scale
-        if scale is None:
-            scale = fourier_scale_for(measurements_per_channel(op, (channels, h, w)))
-        elif scale <= 0:
-            raise InputError(f"--fourier-scale must be positive, got {scale}")
-        kw.update(fourier=args.fourier, fourier_scale=scale, tiles=(args.tiles, args.tiles))
-    m = 32 if name in ("dip", "dd") else args.tiles
-    H, W = _multiple(h, m), _multiple(w, m)
-    prior = make_prior(name, (H, W), channels=channels, seed=seed, **kw)
-    crop = None if (H, W) == (h, w) else Crop(h, w, H, W)
-    return prior, crop
-
-
 def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
     """Fit, write the output and optional plot, print a report; return the FitResult."""
     import torch
 
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr, ssim
     from image_priors.operators import Compose
+    from image_priors.priors import prior_for_image
 
     c, h, w = shape
-    prior, crop = _prior_for(args.prior, h, w, c, args.seed, task, args, op)
+    prior, crop = prior_for_image(
+        args.prior,
+        shape,
+        op,
+        task,
+        args.seed,
+        small=args.small,
+        k=args.k,
+        d=args.d,
+        fourier=args.fourier,
+        fourier_scale=args.fourier_scale,
+        tiles=args.tiles,
+    )
     full_op = op if crop is None else Compose(op, crop)
     if args.stop == "discrepancy" and sigma01 is None:
-        raise InputError("--stop discrepancy needs the noise level: give --sigma")
-    cfg = FitConfig(
+        raise SettingError("sigma", "(the noise level) is needed by the discrepancy stopping rule")
+    cfg = ImageFitConfig(
         steps=args.steps,
         lr=args.lr,
         stop=args.stop,
@@ -144,10 +120,7 @@ def _plot(path, res):
 def _device(name):
     from dgp.fit import resolve_device
 
-    try:
-        return str(resolve_device(name))
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    return str(resolve_device(name))
 
 
 def _truth(args, shape):
@@ -287,110 +260,3 @@ def torch_threads(args):
         import torch
 
         torch.set_num_threads(args.threads)
-
-
-def _common(p, task):
-    d = TASK_DEFAULTS[task]
-    p.add_argument("-o", "--output", required=True, help="output image (.png)")
-    p.add_argument(
-        "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
-    )
-    p.add_argument("--steps", type=int, default=d["steps"], help="Adam steps (%(default)s)")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (%(default)s)")
-    p.add_argument(
-        "--ema", type=float, default=d["ema"], help="exponential averaging of outputs, 0 = off (%(default)s)"
-    )
-    p.add_argument(
-        "--stop",
-        choices=["fixed", "variance", "holdout", "discrepancy"],
-        default=d["stop"],
-        help="stopping rule (%(default)s)",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (%(default)s)")
-    p.add_argument("--truth", help="ground-truth image: report PSNR and SSIM")
-    p.add_argument("--plot", metavar="curves.png", help="plot loss (and PSNR) against steps")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    g = p.add_argument_group("prior settings")
-    g.add_argument("--small", action="store_true", help="DIP: a 4-scale, 32-channel net (fast on a CPU)")
-    g.add_argument("--k", type=int, default=128, help="Deep Decoder channels (%(default)s)")
-    g.add_argument("--d", type=int, default=6, help="Deep Decoder layers (%(default)s)")
-    g.add_argument(
-        "--fourier",
-        type=int,
-        default=128,
-        help="coordinate MLP: Fourier features, 0 = plain coordinates, the DGP net (%(default)s)",
-    )
-    g.add_argument(
-        "--fourier-scale",
-        type=float,
-        default=None,
-        help="coordinate MLP: scale of the Fourier frequencies (default: 10 when the data measure "
-        "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)",
-    )
-    g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
-
-
-def register(sub):
-    p = sub.add_parser("denoise", help="denoise an image (F = I)")
-    p.add_argument("image", help="the noisy image")
-    p.add_argument(
-        "--sigma", type=float, default=None, help="noise level on the 0-255 scale, if known (feeds --stop discrepancy)"
-    )
-    _common(p, "denoise")
-    p.set_defaults(func=cmd_denoise)
-
-    p = sub.add_parser("inpaint", help="fill in missing pixels (F = mask)")
-    p.add_argument("image")
-    p.add_argument("--mask", help="mask image: non-zero = known pixel")
-    p.add_argument("--drop", type=float, default=None, help="instead of --mask: drop this fraction of pixels at random")
-    _common(p, "inpaint")
-    p.set_defaults(func=cmd_inpaint)
-
-    p = sub.add_parser("sr", help="super-resolve a low-resolution image (F = downsampling)")
-    p.add_argument("image", help="the low-resolution image")
-    p.add_argument("--factor", type=int, default=4, choices=[2, 4, 8])
-    p.add_argument("--kernel", choices=["lanczos", "bicubic"], default="lanczos")
-    _common(p, "sr")
-    p.set_defaults(func=cmd_sr)
-
-    p = sub.add_parser("cs", help="compressed sensing: simulate y = A x from a clean image, reconstruct, report")
-    p.add_argument("image", help="the clean image")
-    p.add_argument("--ratio", type=float, default=0.25, help="m / n (%(default)s)")
-    p.add_argument(
-        "--operator",
-        choices=["auto", "dense", "structured"],
-        default="auto",
-        help="dense Gaussian (small images) or signs + subsampled DCT (auto: dense up to 64x64)",
-    )
-    p.add_argument("--gray", action="store_true", help="work on the grayscale image")
-    p.add_argument("--noise", type=float, default=0.0, help="measurement noise sigma, 0-255 scale")
-    _common(p, "cs")
-    p.set_defaults(func=cmd_cs)
-
-    p = sub.add_parser("fit", help="represent an image by a network and report PSNR and parameters")
-    p.add_argument("image")
-    _common(p, "fit")
-    p.set_defaults(func=cmd_fit)
-
-    from image_priors.experiments import EXPERIMENTS
-
-    p = sub.add_parser("experiment", help="reproduce a prior-behaviour experiment: figure (PNG) and numbers (CSV)")
-    p.add_argument("name", choices=list(EXPERIMENTS) + ["all"])
-    p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="small sizes: under a minute each on a CPU")
-    p.add_argument("--threads", type=int, default=None)
-    p.set_defaults(func=cmd_experiment)
-
-    p = sub.add_parser("degrade", help="make an observation from a clean image: noise, dropped pixels or downsampling")
-    p.add_argument("image")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--noise", type=float, default=None, help="Gaussian noise sigma on the 0-255 scale")
-    p.add_argument("--drop", type=float, default=None, help="fraction of pixels to drop (set to 0)")
-    p.add_argument("--mask-out", help="with --drop: also write the mask (white = known)")
-    p.add_argument("--factor", type=int, default=None, choices=[2, 4, 8], help="downsampling factor")
-    p.add_argument("--kernel", choices=["lanczos", "bicubic"], default="lanczos")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_degrade)

@@ -4,7 +4,7 @@
 >>> from image_priors.operators import Identity
 >>> from image_priors.priors import DeepDecoder
 >>> y = torch.rand(1, 3, 32, 32)
->>> res = fit(DeepDecoder((32, 32), k=8, d=3), Identity(), y, FitConfig(steps=5, progress=False))
+>>> res = fit(DeepDecoder((32, 32), k=8, d=3), Identity(), y, ImageFitConfig(steps=5, progress=False))
 >>> res.image.shape, res.stopped_at
 ((3, 32, 32), 4)
 """
@@ -19,26 +19,35 @@ from typing import Callable
 import numpy as np
 import torch
 
+from dgp.settings import at_least, in_range, non_negative, positive, setting
 from image_priors.operators import Operator
-from image_priors.stopping import Rule, make_rule
+from image_priors.stopping import RULES, Rule, make_rule
 
 
 @dataclass
-class FitConfig:
-    """Settings of `fit` (documented defaults)."""
+class ImageFitConfig:
+    """Settings of `fit`; the defaults are the documented ones. Each field carries its help text and
+    check (`dgp.settings`); the ``image-priors`` flags are derived from them, with per-task defaults
+    (`image_priors.commands.TASK_DEFAULTS`)."""
 
-    steps: int = 2000
-    lr: float = 0.01
-    jitter: float = 1 / 30
-    ema: float = 0.99
-    stop: str = "fixed"
-    sigma: float | None = None  # noise level on the [0, 1] scale, for the discrepancy rule
-    holdout: float = 0.05  # fraction of measurements held out by the holdout rule
-    window: int = 50
-    patience: int = 300  # steps the variance / held-out rules wait past their minimum
-    device: str = "cpu"
-    seed: int = 0
-    progress: bool = True
+    steps: int = setting(2000, "Adam steps", non_negative)
+    lr: float = setting(0.01, "learning rate", positive)
+    jitter: float = setting(1 / 30, "std of the noise added to the input z at each step", non_negative, cli=False)
+    ema: float = setting(0.99, "exponential averaging of the outputs, 0 = off", in_range(0, 1, closed_high=False))
+    stop: str = setting("fixed", "stopping rule", choices=RULES)
+    sigma: float | None = setting(None, "noise level on the [0, 1] scale, for the discrepancy rule", cli=False)
+    holdout: float = setting(
+        0.05, "fraction of measurements the holdout rule holds out", in_range(0, 1, False, False), cli=False
+    )
+    window: int = setting(50, "window of the variance rule, in steps", at_least(1), cli=False)
+    patience: int = setting(300, "steps the variance and holdout rules wait past their minimum", at_least(1), cli=False)
+    device: str = setting(
+        "cpu",
+        "auto, cpu or cuda[:N]",
+        (lambda d: d in ("auto", "cpu") or d.startswith("cuda"), "must be auto, cpu or cuda"),
+    )
+    seed: int = setting(0, "random seed")
+    progress: bool = setting(True, "show a progress bar", cli=False)
 
 
 @dataclass
@@ -57,7 +66,7 @@ def fit(
     prior: torch.nn.Module,
     op: Operator,
     y: torch.Tensor,
-    cfg: FitConfig | None = None,
+    cfg: ImageFitConfig | None = None,
     truth: np.ndarray | None = None,
     rule: Rule | None = None,
     callback: Callable[[int, np.ndarray, float], None] | None = None,
@@ -77,7 +86,7 @@ def fit(
     """
     from image_priors.metrics import psnr
 
-    cfg = cfg or FitConfig()
+    cfg = cfg or ImageFitConfig()
     torch.manual_seed(cfg.seed)
     dev = torch.device(cfg.device)
     prior = prior.to(dev)

@@ -68,7 +68,9 @@ class Mask(Operator):
     def random(cls, shape, drop: float, seed: int = 0) -> "Mask":
         """Drop a fraction ``drop`` of the pixels of an ``(H, W)`` image at random (all channels together)."""
         if not 0 <= drop < 1:
-            raise InputError(f"--drop must be in [0, 1), got {drop}")
+            from dgp.settings import SettingError
+
+            raise SettingError("drop", f"must be in [0, 1), got {drop}")
         gen = torch.Generator().manual_seed(int(seed))
         return cls((torch.rand(*shape, generator=gen) >= drop).float())
 

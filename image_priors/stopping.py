@@ -129,6 +129,8 @@ def make_rule(name: str, sigma: float | None = None, **kw) -> Rule:
         return HeldOut(**kw)
     if name == "discrepancy":
         if sigma is None:
-            raise ValueError("--stop discrepancy needs the noise level (--sigma)")
+            from dgp.settings import SettingError
+
+            raise SettingError("sigma", "(the noise level) is needed by the discrepancy stopping rule")
         return Discrepancy(sigma, **kw)
     raise ValueError(f"unknown stopping rule {name!r}; choose from {', '.join(RULES)}")

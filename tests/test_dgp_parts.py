@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from dgp.coordmlp import BatchedMLP, BlockedMLP
-from dgp.fit import FitConfig, block_patches, evaluate_charts, fit_consistency, fit_local
+from dgp.fit import ChartFitConfig, block_patches, evaluate_charts, fit_consistency, fit_local
 from dgp.matching import emd_assignment, emd_assignments, match_batch, sinkhorn_targets
 from dgp.metrics import compare_points
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
@@ -98,7 +98,7 @@ def test_fit_with_lsa_is_the_fit_with_emd(rng):
             local,
             p.mask,
             sigma,
-            FitConfig(widths=(2, 16, 16, 3), local_steps=60, match_every=15, matching=m),
+            ChartFitConfig(widths=(2, 16, 16, 3), local_steps=60, match_every=15, matching=m),
             seed=0,
             normals=nloc,
         )
@@ -219,7 +219,7 @@ def _fit_one_patch(pts, steps=400, seed=0, normal=(0, 0, 1.0)):
     nrm = np.tile(normal, (len(pts), 1))
     p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)  # one patch of everything
     assert len(p) == 1
-    cfg = FitConfig(widths=(2, 64, 64, 3), local_steps=steps, match_every=25, stop="fixed", lr=3e-3)
+    cfg = ChartFitConfig(widths=(2, 64, 64, 3), local_steps=steps, match_every=25, stop="fixed", lr=3e-3)
     state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed)
     net = BatchedMLP(1, cfg.widths)
     net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
@@ -344,7 +344,7 @@ def test_forward_with_jacobian_is_the_autograd_jacobian():
 def _plane_chart_error(pts, weight, seed=0):
     nrm = np.tile([0, 0, 1.0], (len(pts), 1))
     p = make_patches(pts, nrm, radius=10.0, padding=1.0, min_points=10, seed=seed)
-    cfg = FitConfig(
+    cfg = ChartFitConfig(
         widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight, normal_fraction=0.25
     )
     state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=p.directions_to_local(nrm))
@@ -393,7 +393,7 @@ def test_blocked_fit_is_the_unblocked_fit(rng):
     K = p.uv.shape[1]
     assert block_patches(5 * K, K) == 5 and block_patches(5 * K + K - 1, K) == 5 and block_patches(1, K) == 1
     for block in (0, 5 * K):  # off, then blocks of 5 patches
-        cfg = FitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20, block=block)
+        cfg = ChartFitConfig(widths=(2, 32, 32, 3), local_steps=120, consistency_steps=20, match_every=20, block=block)
         st = fit_local(p.uv, local, p.mask, sigma, cfg, seed=0, normals=nloc)
         states.append((st, fit_consistency(p.uv, local, p.mask, st, cfg, normals=nloc)))
     (plain, plain_c) = states[0]

@@ -178,7 +178,7 @@ def _astronaut(size=32):
 
 @pytest.mark.parametrize("prior", ["dd", "mlp"])
 def test_short_fit_beats_noisy_input(prior):
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr
     from image_priors.priors import make_prior
 
@@ -186,7 +186,9 @@ def test_short_fit_beats_noisy_input(prior):
     img = _astronaut(32)
     y = add_noise(torch.as_tensor(img)[None], 50, seed=0)
     kw = dict(k=32, d=3) if prior == "dd" else dict(hidden=(64, 64), fourier=16, fourier_scale=3.0)
-    res = fit(make_prior(prior, (32, 32), **kw), Identity(), y, FitConfig(steps=80, ema=0.0, progress=False), truth=img)
+    res = fit(
+        make_prior(prior, (32, 32), **kw), Identity(), y, ImageFitConfig(steps=80, ema=0.0, progress=False), truth=img
+    )
     assert res.history["loss"][-1] < res.history["loss"][0]
     assert psnr(img, res.image) > psnr(img, y[0].numpy()) + 1.0
 

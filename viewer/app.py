@@ -163,28 +163,7 @@ def snapshot(
     return grid
 
 
-def register(sub) -> None:
-    p = sub.add_parser("view", help="show files in an Open3D window, or write a picture with --screenshot")
-    p.add_argument(
-        "files", nargs="+", help="points (.ply .xyz .pcd .npz ...), meshes (.ply .obj .off .stl .glb) or a state (.pt)"
-    )
-    p.add_argument("--compare", metavar="GT_MESH", help="colour meshes by their distance to this reference")
-    p.add_argument(
-        "--compare-max",
-        type=float,
-        default=None,
-        help="top of the colour scale, fraction of the diagonal (default: 99th percentile)",
-    )
-    p.add_argument("--normals", action="store_true", help="draw point normals as short lines")
-    p.add_argument("--screenshot", metavar="OUT.png", help="render headless to a PNG instead of opening a window")
-    p.add_argument("--size", default="1024x768", help="picture size WxH (%(default)s)")
-    p.add_argument("--views", type=int, default=1, help="number of views around the object (%(default)s)")
-    p.add_argument("--elevation", type=float, default=15.0, help="camera degrees above the horizon (%(default)s)")
-    p.add_argument("--point-size", type=float, default=None, help="point diameter in pixels (default: from the size)")
-    p.set_defaults(func=_cmd_view)
-
-
-def _cmd_view(args) -> int:
+def cmd_view(args) -> int:
     try:
         w, h = (int(t) for t in args.size.lower().split("x"))
         assert w > 0 and h > 0

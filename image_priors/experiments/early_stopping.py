@@ -13,7 +13,7 @@ import torch
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.experiments import figure, test_image, write_csv
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr
     from image_priors.operators import Identity, add_noise
     from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
@@ -45,7 +45,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
             make(),
             Identity(),
             y,
-            FitConfig(steps=steps, lr=0.01, ema=0.0, seed=seed, progress=False),
+            ImageFitConfig(steps=steps, lr=0.01, ema=0.0, seed=seed, progress=False),
             truth=img,
             callback=watch,
         )

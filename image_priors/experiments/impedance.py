@@ -14,7 +14,7 @@ import torch
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.experiments import figure, test_image, write_csv
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import DeepDecoder, SkipNet
     from viewer.rendering import save_png
@@ -39,7 +39,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
                 make(),
                 Identity(),
                 torch.as_tensor(t)[None],
-                FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False),
+                ImageFitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False),
             )
             curves[(net_name, t_name)] = res.history["loss"]
     rows = [[net, tgt, i, v] for (net, tgt), c in curves.items() for i, v in enumerate(c)]

@@ -39,7 +39,7 @@ def one_layer_fraction(n: int, n0: int, k: int, steps: int, seed: int) -> float:
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.experiments import figure, write_csv
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import DeepDecoder
     from viewer.rendering import save_png
@@ -61,7 +61,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
     for k in dd_ks:
         net = DeepDecoder((size, size), k=k, d=4, out_channels=1, seed=seed)
         res = fit(
-            net, Identity(), noise, FitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False)
+            net, Identity(), noise, ImageFitConfig(steps=steps, lr=0.01, jitter=0.0, ema=0.0, seed=seed, progress=False)
         )
         var = float(noise.var() * noise.numel() / (noise.numel() - 1))
         frac = 1.0 - min(res.history["loss"]) / var  # loss is the MSE; noise energy per pixel is its variance

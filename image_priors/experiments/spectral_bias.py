@@ -13,7 +13,7 @@ import torch
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
     from image_priors.experiments import figure, test_image, write_csv
-    from image_priors.fit import FitConfig, fit
+    from image_priors.fit import ImageFitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import CoordinateMLP
     from viewer.rendering import save_png
@@ -28,7 +28,7 @@ def run(out, seed: int = 0, quick: bool = False) -> dict:
             CoordinateMLP((size, size), hidden=hidden, seed=seed, **kw),
             Identity(),
             y,
-            FitConfig(steps=steps, lr=1e-3, jitter=0.0, ema=0.0, seed=seed, progress=False),
+            ImageFitConfig(steps=steps, lr=1e-3, jitter=0.0, ema=0.0, seed=seed, progress=False),
             truth=img,
         )
         results[name] = res
