@@ -27,10 +27,3 @@ def timed(fn, *args, **kw):
     t = time.time()
     res = fn(*args, **kw)
     return res, time.time() - t
-
-
-def write_atomic(path, text: str) -> None:
-    from dgp._atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)

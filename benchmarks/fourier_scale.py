@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import write_atomic  # noqa: E402
 from benchmarks.images import measurement_tasks  # noqa: E402
+from dgp.util import write_text  # noqa: E402
 
 
 def main(argv=None):
@@ -105,7 +105,7 @@ def main(argv=None):
             lines.append(
                 f"| {label} | {m:.0f} | {scale:g}{' (rule)' if is_rule else ''} | {cell} | {best:.2f} | {sec:.0f} |"
             )
-    write_atomic(out, "\n".join(lines) + "\n")
+    write_text(out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -231,7 +231,7 @@ def main(argv=None):
             print(speed[-1], flush=True)
         # our SkipNet against the same layers built as nested nn.Sequential (the reference's way),
         # same weights, measured alternately so that machine load hits both alike
-        from benchmarks.skip_sequential import load_same_weights, sequential_skip
+        from image_priors.priors.skip_reference import load_same_weights, sequential_skip
 
         ours = prior("DIP", (s, s)).to(dev)
         plain = sequential_skip(3, "denoise").to(dev)
@@ -289,9 +289,9 @@ def main(argv=None):
         ]
         for s, a, b in seq_rows:
             lines.append(f"| {s}² | {a:.3f} | {b:.3f} | {a / b:.2f} |")
-    from benchmarks._util import write_atomic
+    from dgp.util import write_text
 
-    write_atomic(out, "\n".join(lines) + "\n")
+    write_text(out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

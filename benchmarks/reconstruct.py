@@ -21,7 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import run_measured, timed, write_atomic  # noqa: E402
+from benchmarks._util import run_measured, timed  # noqa: E402
+from dgp.util import write_text  # noqa: E402
 
 
 def main(argv=None):
@@ -147,7 +148,7 @@ def main(argv=None):
             f"(status {large['rc']}) | {'yes' if large['rc'] == 0 and large['peak_mb'] < 8192 else 'no'} |"
         )
     text = "\n".join(lines) + "\n"
-    write_atomic(args.out, text)
+    write_text(args.out, text)
     print(text)
 
 

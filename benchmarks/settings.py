@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import write_atomic  # noqa: E402
+from dgp.util import write_text  # noqa: E402
 
 # the defaults, then each of their choices undone one at a time (and the faster exact matcher)
 STANDARD = [
@@ -84,7 +84,7 @@ def main(argv=None):
             f"| `{spec}` | {n} | {sec:.0f} | {m['chamfer_l1']:.4e} | {m['hausdorff']:.4e} | "
             f"{m['normal_consistency']:.4f} |"
         )
-    write_atomic(args.out, "\n".join(lines) + "\n")
+    write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

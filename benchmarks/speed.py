@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import write_atomic  # noqa: E402
+from dgp.util import write_text  # noqa: E402
 
 SCHEDULE = "1,10,25,50,100"
 
@@ -246,7 +246,7 @@ def main(argv=None):
         for k, sec, err, _, _, _ in sched:
             lines.append(f"| {k} | {sec:.1f} | {err:.3e} |")
     text = "\n".join(lines) + "\n"
-    write_atomic(args.out, text)
+    write_text(args.out, text)
     print(text)
 
 

@@ -29,7 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import run_measured, write_atomic  # noqa: E402
+from benchmarks._util import run_measured  # noqa: E402
+from dgp.util import write_text  # noqa: E402
 
 METHODS = {
     "DGP": ["--method", "dgp"],
@@ -53,9 +54,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     print(f"seed {args.seed}, {args.threads} threads")
 
-    from dgp.io import read_mesh, write_points
+    from dgp.io import noisy_scan, read_mesh, write_points
     from dgp.metrics import compare_meshes
-    from scripts.make_data import noisy_scan
 
     noises = (0.005,) if args.quick else (0.0, 0.0025, 0.005, 0.01)
     if args.noises:
@@ -135,7 +135,7 @@ def main(argv=None):
 
     buf = io.StringIO()
     csv.writer(buf).writerows([header] + rows)
-    write_atomic(out / "surface.csv", buf.getvalue())
+    write_text(out / "surface.csv", buf.getvalue())
     minutes = (time.time() - t_start) / 60
     cmd = " ".join(
         [".venv/bin/python benchmarks/surface.py", f"--threads {args.threads}", f"--seed {args.seed}"]
@@ -185,7 +185,7 @@ def main(argv=None):
                 )
                 + ".",
             ]
-    write_atomic(out / "surface.md", "\n".join(lines) + "\n")
+    write_text(out / "surface.md", "\n".join(lines) + "\n")
     _plot(rows, noises, out / "surface_chamfer.png")
     print("\n".join(lines))
 
@@ -196,7 +196,7 @@ def _plot(rows, noises, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from viewer.rendering import save_png
+    from dgp.util import save_png
 
     shapes = sorted({r[0] for r in rows})
     fig, axes = plt.subplots(1, len(shapes), figsize=(4.5 * len(shapes), 3.6), squeeze=False)
@@ -216,7 +216,8 @@ def _pictures(stem, noise, inp, tmp, out, gt_mesh):
     """One row per shape: input, Poisson d8, DGP, and both meshes coloured by distance to the truth
     on one colour scale (1% of the diagonal)."""
     from dgp.io import read_mesh, read_points
-    from viewer.rendering import compose, distance_colors, mesh_distances, render, save_png, to_open3d
+    from dgp.util import save_png
+    from viewer.rendering import compose, distance_colors, mesh_distances, render, to_open3d
 
     tag = f"{stem}_{noise}"
     vmax = 0.01

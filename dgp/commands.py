@@ -138,22 +138,11 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _load_any(path):
-    from dgp.io import MESH_EXTS, read_mesh, read_points
-
-    if Path(path).suffix.lower() in MESH_EXTS:
-        try:
-            return read_mesh(path)
-        except InputError as exc:
-            if "no faces" not in str(exc) and "empty" not in str(exc):
-                raise
-    return read_points(path)
-
-
 def cmd_evaluate(args) -> int:
+    from dgp.io import read_any
     from dgp.metrics import compare_meshes
 
-    recon, ref = _load_any(args.recon), _load_any(args.reference)
+    recon, ref = read_any(args.recon), read_any(args.reference)
     res = compare_meshes(
         recon, ref, n_samples=args.samples, threshold=args.threshold, seed=args.seed, exact=not args.point_to_point
     )

@@ -21,12 +21,12 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
     """Run the experiment, write ``surface-early-stopping.png`` and ``.csv`` into ``out``; return a summary."""
     import torch
 
-    from dgp._atomic import atomic_path
     from dgp.coordmlp import BatchedMLP
     from dgp.fit import ChartFitConfig, fit_local
     from dgp.patches import make_patches
     from dgp.pointcloud import estimate_noise
     from dgp.surface import chart_points_and_normals, uv_grid
+    from dgp.util import atomic_path
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dgp._atomic import atomic_path
 from dgp.errors import InputError
 from dgp.pointcloud import MIN_POINTS, PointCloud
+from dgp.util import atomic_path
 
 TEXT_EXTS = (".xyz", ".xyzn", ".pts", ".txt")
 POINT_EXTS = (".ply", ".pcd", ".npy", ".npz") + TEXT_EXTS
@@ -479,6 +479,50 @@ def sample_mesh(mesh, n: int, seed: int = 0) -> PointCloud:
         raise InputError(f"the number of samples must be positive, got {n}")
     pts, face = trimesh.sample.sample_surface(mesh, int(n), seed=seed)
     return PointCloud(np.asarray(pts), np.asarray(mesh.face_normals[face]))
+
+
+def noisy_scan(mesh, n: int, noise: float, seed: int) -> PointCloud:
+    """A synthetic scan of ``mesh``: ``n`` area-uniform samples with their face normals, plus
+    isotropic Gaussian noise of standard deviation ``noise`` x bounding-box diagonal per coordinate.
+
+    >>> import trimesh
+    >>> scan = noisy_scan(trimesh.creation.icosphere(), 500, 0.01, seed=0)
+    >>> scan.points.shape, scan.has_normals
+    ((500, 3), True)
+    """
+    clean = sample_mesh(mesh, n, seed=seed)
+    diag = float(np.linalg.norm(mesh.bounds[1] - mesh.bounds[0]))
+    rng = np.random.default_rng(seed + 1)
+    return PointCloud(clean.points + rng.normal(scale=noise * diag, size=clean.points.shape), clean.normals)
+
+
+def ply_face_count(path) -> int:
+    """The number of faces a PLY file declares in its header (0 for a point cloud)."""
+    path = _check_file(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    _, elements, _ = _parse_ply_header(head, path)
+    return next((count for name, count, _ in elements if name == "face"), 0)
+
+
+def read_any(path):
+    """Read whatever ``path`` holds: a `trimesh.Trimesh` for a mesh file with faces, else a `PointCloud`.
+
+    A ``.ply`` is a mesh when its header declares faces; ``.obj .off .stl .glb`` are meshes;
+    every other readable extension is points.
+
+    >>> import numpy as np, tempfile, os, trimesh
+    >>> folder = tempfile.mkdtemp()
+    >>> write_mesh(os.path.join(folder, "m.ply"), trimesh.creation.box())
+    >>> write_points(os.path.join(folder, "p.ply"), PointCloud(np.random.default_rng(0).normal(size=(50, 3))))
+    >>> type(read_any(os.path.join(folder, "m.ply"))).__name__, type(read_any(os.path.join(folder, "p.ply"))).__name__
+    ('Trimesh', 'PointCloud')
+    """
+    path = _check_file(path)
+    ext = _ext(path)
+    if ext in MESH_EXTS and (ext != ".ply" or ply_face_count(path) > 0):
+        return read_mesh(path)
+    return read_points(path)
 
 
 def describe(cloud: PointCloud) -> dict:

@@ -279,7 +279,7 @@ class Reconstruction:
 
     def save(self, path) -> None:
         """Write the state to ``path`` (a ``.pt`` file) atomically."""
-        from dgp._atomic import atomic_path
+        from dgp.util import atomic_path
 
         with atomic_path(path) as tmp:
             torch.save(self.state_dict(), tmp)

@@ -96,7 +96,7 @@ def _plot(path, res):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from viewer.rendering import save_png
+    from dgp.util import save_png
 
     fig, ax = plt.subplots(
         1, 2 if res.history["psnr"] else 1, figsize=(10 if res.history["psnr"] else 5, 3.5), squeeze=False

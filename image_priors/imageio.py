@@ -42,7 +42,7 @@ def write_image(path, img: np.ndarray) -> None:
     """Write ``(C, H, W)`` or ``(H, W)`` values in [0, 1] as an 8-bit PNG (or by extension), atomically."""
     from skimage import io
 
-    from dgp._atomic import atomic_path
+    from dgp.util import atomic_path
 
     arr = np.asarray(img, np.float64)
     if arr.ndim == 3:

@@ -8,19 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from dgp.io import read_mesh, sample_mesh, write_mesh, write_points
-from dgp.pointcloud import PointCloud
-
-
-def noisy_scan(mesh, n: int, noise: float, seed: int) -> PointCloud:
-    """``n`` area-uniform samples of ``mesh`` with their face normals, plus isotropic Gaussian
-    noise of standard deviation ``noise`` x bounding-box diagonal on each coordinate."""
-    clean = sample_mesh(mesh, n, seed=seed)
-    diag = float(np.linalg.norm(mesh.bounds[1] - mesh.bounds[0]))
-    rng = np.random.default_rng(seed + 1)
-    return PointCloud(clean.points + rng.normal(scale=noise * diag, size=clean.points.shape), clean.normals)
+from dgp.io import noisy_scan, read_mesh, write_mesh, write_points
 
 
 def main(argv=None) -> None:

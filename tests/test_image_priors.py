@@ -137,7 +137,7 @@ def test_skipnet_shapes_and_size():
 @pytest.mark.parametrize("preset", ["denoise", "inpaint"])
 def test_skipnet_equals_plain_sequential_build(preset):
     # the benchmark times SkipNet against this nn.Sequential build; it must be the same network
-    from benchmarks.skip_sequential import load_same_weights, sequential_skip
+    from image_priors.priors.skip_reference import load_same_weights, sequential_skip
 
     ours = SkipNet((64, 64), preset=preset, seed=3)
     plain = sequential_skip(3, preset)

@@ -192,3 +192,18 @@ def test_view_bad_inputs(tmp_path):
         [sys.executable, "-m", "dgp.cli", "view", "a.ply", "--size", "big"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "--size" in proc.stderr
+
+
+def test_error_colours_measure_what_dgp_evaluate_measures():
+    # a vertex 0.1 above the centre of a unit square's face is 0.1 from the surface; the nearest
+    # vertex of a sampled surface would put it further, and its colour would disagree with `dgp evaluate`
+    import trimesh
+
+    from dgp.metrics import surface_distances
+    from viewer.rendering import mesh_distances
+
+    box = trimesh.creation.box(extents=(1, 1, 1))
+    probe = trimesh.Trimesh([[0, 0, 0.6], [0.2, 0.1, -0.8], [0.5, 0.5, 0.5]], [[0, 1, 2]], process=False)
+    d = mesh_distances(probe, box)
+    assert np.allclose(d, [0.1, 0.3, 0.0], atol=1e-6)
+    assert np.allclose(d, surface_distances(box, probe.vertices)[0])

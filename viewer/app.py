@@ -35,21 +35,13 @@ def kind_of(path) -> str:
 
 def load(path):
     """Read ``path`` as a `trimesh.Trimesh` (meshes; a ``.pt`` state as its coloured charts) or a `PointCloud`."""
-    from dgp.io import read_mesh, read_points
+    from dgp.io import read_any
 
-    kind = kind_of(path)
-    if kind == "state":
+    if kind_of(path) == "state":
         from dgp.reconstruction import Reconstruction
 
         return Reconstruction.load(path).chart_mesh()
-    if kind == "mesh":
-        return read_mesh(path)
-    if kind == "ply":
-        from dgp.io import _read_ply_vertices
-
-        if _read_ply_vertices(Path(path))[1] > 0:
-            return read_mesh(path)
-    return read_points(path)
+    return read_any(path)
 
 
 def geometries(objects, compare=None, normals: bool = False, compare_max: float | None = None):
@@ -134,7 +126,8 @@ def snapshot(
     the points' diameter in pixels (default from the panel size).
     Returns the rendered panels stacked as an ``(rows*H, cols*W, 3)`` image.
     """
-    from viewer.rendering import compose, render, save_png
+    from dgp.util import save_png
+    from viewer.rendering import compose, render
 
     if Path(out).suffix.lower() != ".png":
         raise InputError("the screenshot must be a .png file", out)

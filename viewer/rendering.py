@@ -306,17 +306,16 @@ def distance_colors(distances: np.ndarray, vmax: float, cmap: str = "viridis") -
     return colormaps[cmap](t)[:, :3]
 
 
-def mesh_distances(mesh, reference, n_samples: int = 200_000, seed: int = 0) -> np.ndarray:
-    """Distance from each vertex of ``mesh`` to the surface of ``reference`` (a mesh, by dense samples), ``(V,)``."""
+def mesh_distances(mesh, reference) -> np.ndarray:
+    """Distance from each vertex of ``mesh`` to ``reference``, ``(V,)``: to its surface when it is a
+    mesh (exact point-to-triangle distance, as `dgp evaluate` measures), else to its nearest point."""
+    if hasattr(reference, "faces"):
+        from dgp.metrics import surface_distances
+
+        return surface_distances(reference, np.asarray(mesh.vertices))[0]
     from scipy.spatial import cKDTree
 
-    if hasattr(reference, "faces"):
-        import trimesh
-
-        pts, _ = trimesh.sample.sample_surface(reference, n_samples, seed=seed)
-    else:
-        pts = np.asarray(getattr(reference, "points", reference))
-    return cKDTree(pts).query(np.asarray(mesh.vertices))[0]
+    return cKDTree(np.asarray(getattr(reference, "points", reference))).query(np.asarray(mesh.vertices))[0]
 
 
 def compose(panels, titles=None, colorbar=None, panel_width: float = 4.0):
@@ -345,19 +344,3 @@ def compose(panels, titles=None, colorbar=None, panel_width: float = 4.0):
         cb.set_label(label)
     fig.tight_layout()
     return fig
-
-
-def save_png(path, image_or_figure) -> None:
-    """Write an ``(H, W, 3)`` uint8 image or a matplotlib Figure to ``path`` atomically."""
-    from dgp._atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        if hasattr(image_or_figure, "savefig"):
-            image_or_figure.savefig(tmp, dpi=100)
-            import matplotlib.pyplot as plt
-
-            plt.close(image_or_figure)
-        else:
-            import matplotlib.pyplot as plt
-
-            plt.imsave(tmp, np.asarray(image_or_figure))

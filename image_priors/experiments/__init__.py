@@ -30,7 +30,7 @@ def run(name: str, out_dir, seed: int = 0, quick: bool = False) -> dict:
 
 def write_csv(path, header, rows) -> None:
     """Write rows under a header, atomically."""
-    from dgp._atomic import atomic_path
+    from dgp.util import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)

@@ -12,13 +12,13 @@ import torch
 
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
+    from dgp.util import save_png
     from image_priors.experiments import figure, test_image, write_csv
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr
     from image_priors.operators import Identity, add_noise
     from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
     from image_priors.stopping import Discrepancy, VarianceWindow
-    from viewer.rendering import save_png
 
     size, steps = (64, 600) if quick else (256, 3000)
     sigma = 25 / 255

@@ -38,11 +38,11 @@ def one_layer_fraction(n: int, n0: int, k: int, steps: int, seed: int) -> float:
 
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
+    from dgp.util import save_png
     from image_priors.experiments import figure, write_csv
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import DeepDecoder
-    from viewer.rendering import save_png
 
     ns = (1024, 4096) if quick else (1024, 4096, 16384)
     ks = (1, 2, 4) if quick else (1, 2, 3, 4, 6, 8)

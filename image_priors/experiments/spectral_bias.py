@@ -12,11 +12,11 @@ import torch
 
 
 def run(out, seed: int = 0, quick: bool = False) -> dict:
+    from dgp.util import save_png
     from image_priors.experiments import figure, test_image, write_csv
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.operators import Identity
     from image_priors.priors import CoordinateMLP
-    from viewer.rendering import save_png
 
     size, steps, hidden = (64, 300, (128, 128, 128)) if quick else (256, 2000, (256, 256, 256))
     img = test_image(size)

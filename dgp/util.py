@@ -1,4 +1,5 @@
-"""Atomic file writes: write to a temporary file in the same folder, then rename."""
+"""Small helpers shared by the packages: atomic writes (a temporary file beside the target, then
+a rename) of any file, of text and of pictures."""
 
 from __future__ import annotations
 
@@ -37,3 +38,32 @@ def atomic_path(path: str | os.PathLike):
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def save_png(path, image_or_figure) -> None:
+    """Write an ``(H, W, 3)`` uint8 image or a matplotlib Figure (closed afterwards) to ``path``
+    atomically.
+
+    >>> import numpy as np, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> save_png(out, np.zeros((4, 6, 3), np.uint8)); out.stat().st_size > 0
+    True
+    """
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        if hasattr(image_or_figure, "savefig"):
+            image_or_figure.savefig(tmp, dpi=100)
+            import matplotlib.pyplot as plt
+
+            plt.close(image_or_figure)
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.imsave(tmp, np.asarray(image_or_figure))
