@@ -119,7 +119,7 @@ def main(argv=None):
 
     from dgp.coordmlp import BatchedMLP, BlockedMLP
     from dgp.fit import ChartFitConfig, _adam, block_patches
-    from dgp.matching import emd_assignment
+    from dgp.matching import assignment
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -177,7 +177,7 @@ def main(argv=None):
         # lie near their points; random clouds would make the simplex work much harder)
         a = rng.uniform(-1, 1, size=(K, 3)) * [1.0, 1.0, 0.05]
         b = rng.permutation(a) + 0.05 * rng.normal(size=(K, 3))
-        tm, ta = (_matching_seconds(emd_assignment, a, b, method) * P for method in ("emd", "lsa"))
+        tm, ta = (_matching_seconds(assignment, a, b, method) * P for method in ("emd", "lsa"))
         nets.clear()
         opts.clear()
         gflop = 6 * P * K * macs / 1e9  # per step

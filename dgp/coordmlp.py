@@ -111,6 +111,23 @@ class BatchedMLP(nn.Module):
         """Parameters of one of the P networks."""
         return sum(a * b + b for a, b in zip(self.widths[:-1], self.widths[1:]))
 
+    @classmethod
+    def from_params(cls, params: dict, device="cpu") -> "BatchedMLP":
+        """A `BatchedMLP` holding copies of the weights of a `state_for` dict (the global torch
+        generator is not drawn from).
+
+        >>> a = BatchedMLP(3, (2, 8, 3), seed=0)
+        >>> b = BatchedMLP.from_params(a.state_for(slice(None)))
+        >>> x = torch.rand(3, 5, 2)
+        >>> bool(torch.equal(a(x), b(x)))
+        True
+        """
+        weights = params["weights"]
+        widths = (int(weights[0].shape[1]),) + tuple(int(w.shape[2]) for w in weights)
+        net = cls(int(weights[0].shape[0]), widths, seed=0, dtype=weights[0].dtype).to(device)
+        net.load_for(slice(None), params)
+        return net
+
     def state_for(self, index) -> dict:
         """Weights of the models at ``index`` (an index or boolean mask over P), detached copies."""
         return {

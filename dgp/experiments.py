@@ -21,7 +21,6 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
     """Run the experiment, write ``surface-early-stopping.png`` and ``.csv`` into ``out``; return a summary."""
     import torch
 
-    from dgp.coordmlp import BatchedMLP
     from dgp.fit import ChartFitConfig, fit_local
     from dgp.patches import make_patches
     from dgp.pointcloud import estimate_noise
@@ -45,8 +44,7 @@ def surface_early_stopping(out, seed: int = 0, quick: bool = False) -> dict:
     for steps in checkpoints:
         cfg = ChartFitConfig(widths=widths, local_steps=int(steps), match_every=25, stop="fixed", lr=3e-3, seed=seed)
         state = fit_local(p.uv, local, p.mask, sigma, cfg, seed=seed)
-        net = BatchedMLP(1, widths)
-        net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+        net = state.network()
         k = p.counts[0]
         grid = uv_grid(p.uv[:, :k].min(1), p.uv[:, :k].max(1), 24)
         loc, _ = chart_points_and_normals(net, grid)

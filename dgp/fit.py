@@ -37,14 +37,15 @@ way are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
+from dgp.charts import ChartState
 from dgp.coordmlp import DEFAULT_WIDTHS, BatchedMLP, BlockedMLP
-from dgp.matching import EXACT_METHODS, MATCHING_METHODS, emd_assignments, match_batch
+from dgp.matching import EXACT_METHODS, MATCHING_METHODS, match
 from dgp.settings import SettingError, at_least, in_range, non_negative, positive, setting
 from dgp.settings import widths as widths_from_text
 
@@ -111,23 +112,6 @@ class ChartFitConfig:
     seed: int = setting(0, "random seed", group="fitting")
 
 
-@dataclass
-class ChartState:
-    """Fitted charts of P patches: stacked weights (CPU tensors) plus the last matching.
-
-    weights : list of (P, w_l, w_{l+1}) float32
-    biases : list of (P, 1, w_{l+1}) float32
-    match : (P, K) int, for every uv sample the patch-row of the point it is matched to
-    stopped_at : (P,) int, the local step whose weights were kept
-    """
-
-    weights: list
-    biases: list
-    match: np.ndarray
-    stopped_at: np.ndarray
-    history: dict = field(default_factory=dict)
-
-
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` → CUDA when available else CPU; ``"cuda"`` without CUDA raises `SettingError`."""
     if device == "auto":
@@ -146,7 +130,7 @@ def _tangent_matching(uv: np.ndarray, local: np.ndarray, counts: np.ndarray, met
         if n:
             lo, hi = local[p, :n, :2].min(0), local[p, :n, :2].max(0)
             spread[p, :n, :2] = lo + uv[p, :n] * (hi - lo)
-    return emd_assignments(spread, flat, counts, method=method)
+    return match(spread, flat, counts, method).index
 
 
 def _on_cpu(state: dict) -> dict:
@@ -248,13 +232,6 @@ def _nearest_rows(targets: torch.Tensor, local_t: torch.Tensor, mask_t: torch.Te
     return d.masked_fill(mask_t[:, None, :] == 0, float("inf")).argmin(-1)
 
 
-def _match(pred: np.ndarray, local: np.ndarray, counts: np.ndarray, cfg: ChartFitConfig):
-    """Targets (P, K, 3) and, for the exact matchings, the index (P, K) of the matched rows."""
-    if cfg.matching in EXACT_METHODS:
-        return None, emd_assignments(pred, local, counts, method=cfg.matching)
-    return match_batch(pred, local, counts, "sinkhorn", cfg.sinkhorn_reg), None
-
-
 def fit_local(
     uv: np.ndarray,
     local: np.ndarray,
@@ -306,14 +283,15 @@ def fit_local(
         if step > 0 and step % cfg.match_every == 0:
             with torch.no_grad():
                 pred = net(uv_t).double().cpu().numpy()
-            tgt, new_idx = _match(pred, local, counts, cfg)
-            if new_idx is not None:
-                idx = new_idx
+            found = match(pred, local, counts, cfg.matching, cfg.sinkhorn_reg)
+            if found.index is not None:
+                idx = found.index
                 targets = _gather(local_t, torch.as_tensor(idx, device=dev))
             else:
-                targets = torch.as_tensor(tgt, dtype=torch.float32, device=dev)
+                targets = torch.as_tensor(found.targets, dtype=torch.float32, device=dev)
             if use_normals:
-                rows = torch.as_tensor(idx, device=dev) if new_idx is not None else _nearest_rows(targets, local_t, m)
+                exact = found.index is not None
+                rows = torch.as_tensor(idx, device=dev) if exact else _nearest_rows(targets, local_t, m)
                 tnrm = _gather(nrm_t, rows)
         cols = _tilt_columns(K, cfg.normal_fraction, gen, dev) if use_normals else None
 
@@ -350,9 +328,8 @@ def fit_local(
     final = _on_cpu(net.state_for(slice(None)))
     _copy_rows(frozen, final, ~keep)
     frozen_idx[~keep] = idx[~keep]
-    return ChartState(
-        [w.cpu() for w in frozen["weights"]],
-        [b.cpu() for b in frozen["biases"]],
+    return ChartState.from_params(
+        frozen,
         frozen_idx,
         stopped_at,
         {"local_loss": history},
@@ -381,7 +358,7 @@ def fit_consistency(
     dev = resolve_device(cfg.device)
     B, K = uv.shape[:2]
     net = _network(B, K, cfg, dev)
-    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    net.load_for(slice(None), state.params())
     opt = _adam(net, cfg.lr)
     uv_t = torch.as_tensor(uv, dtype=torch.float32, device=dev)
     tgt = torch.as_tensor(targets_local, dtype=torch.float32, device=dev)
@@ -418,15 +395,4 @@ def fit_consistency(
             progress(1, history[-1])
     hist = dict(state.history)
     hist["consistency_loss"] = history
-    best_state = _on_cpu(best_state)
-    return ChartState(best_state["weights"], best_state["biases"], state.match, state.stopped_at, hist)
-
-
-def evaluate_charts(
-    weights: list, biases: list, uv: torch.Tensor, widths, device="cpu", create_graph: bool = False
-) -> torch.Tensor:
-    """φ_p(uv_p) for stacked weights: ``uv (P, M, 2) -> (P, M, 3)``."""
-    net = BatchedMLP(len(weights[0]), widths).to(resolve_device(device))
-    net.load_for(slice(None), {"weights": weights, "biases": biases})
-    net.requires_grad_(False)
-    return net(uv.to(resolve_device(device)))
+    return ChartState.from_params(best_state, state.match, state.stopped_at, hist)

@@ -7,13 +7,21 @@ patches of 32 to a few hundred points (method ``"lsa"``: the same optimal matchi
 matchings tie exactly may the two solvers pick different ones). Sinkhorn (``ot.sinkhorn``) is an
 option; its plan is turned into targets by barycentric projection.
 
+One entry point, in the style of POT's function-first API: ``match(pred, points, counts,
+method)`` matches every patch of a padded batch and returns a `Matching` (the matched row per
+sample for the exact methods, and the target per sample for all). `assignment` is the exact
+matching of one pair of equal-size sets.
+
 >>> import numpy as np
->>> x = np.random.default_rng(0).normal(size=(50, 3))
->>> bool((emd_assignment(x, x) == np.arange(50)).all())
-True
+>>> x = np.random.default_rng(0).normal(size=(2, 50, 3))
+>>> m = match(x, x, np.array([50, 30]))
+>>> bool((m.index == np.arange(50)).all()), bool(np.allclose(m.targets[1, :30], x[1, :30]))
+(True, True)
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,15 +49,15 @@ def sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(d, 0.0)
 
 
-def emd_assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") -> np.ndarray:
-    """Exact OT matching of equal-size sets.
+def assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") -> np.ndarray:
+    """Exact OT matching of two equal-size sets with unit masses and squared Euclidean cost.
 
     Parameters
     ----------
     pred : (n, 3) chart samples φ(uv_i)
     points : (n, 3) the patch's points
-    method : "emd" (POT's ``ot.emd``) or "lsa" (scipy's ``linear_sum_assignment``, faster):
-        both return a matching of least total squared distance
+    method : "emd" (POT's network simplex ``ot.emd``) or "lsa" (scipy's ``linear_sum_assignment``,
+        faster): both return a matching of least total squared distance
 
     Returns
     -------
@@ -57,13 +65,13 @@ def emd_assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") ->
 
     >>> import numpy as np
     >>> x = np.random.default_rng(1).normal(size=(40, 3))
-    >>> bool((emd_assignment(x, x[::-1], "lsa") == np.arange(40)[::-1]).all())
+    >>> bool((assignment(x, x[::-1], "lsa") == np.arange(40)[::-1]).all())
     True
     """
     _check_exact(method)
     n = len(pred)
     if len(points) != n:
-        raise ValueError(f"emd_assignment needs equal sizes, got {n} and {len(points)}")
+        raise ValueError(f"assignment needs equal sizes, got {n} and {len(points)}")
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     cost = sqdist(np.asarray(pred, np.float64), np.asarray(points, np.float64))
@@ -76,47 +84,6 @@ def emd_assignment(pred: np.ndarray, points: np.ndarray, method: str = "emd") ->
     w = np.full(n, 1.0 / n)
     plan = ot.emd(w, w, cost, numItermax=1_000_000)
     return np.argmax(plan, axis=1)
-
-
-def emd_assignments(
-    pred: np.ndarray, points: np.ndarray, counts: np.ndarray, workers: int | None = None, method: str = "emd"
-) -> np.ndarray:
-    """`emd_assignment` for every patch of a padded batch, spread over ``workers`` threads.
-
-    Parameters
-    ----------
-    pred : (P, K, 3) chart samples; points : (P, K, 3) patch points; counts : (P,) valid rows.
-    workers : threads (both solvers run without the GIL); default: torch's thread count, which
-        the fit leaves idle while it matches.
-    method : "emd" or "lsa", as in `emd_assignment`.
-
-    Returns
-    -------
-    (P, K) int: per patch, the matched row for every valid sample; padded rows map to themselves.
-    The result does not depend on ``workers``.
-    """
-    P, K = pred.shape[:2]
-    out = np.tile(np.arange(K), (P, 1))
-    if workers is None:
-        import torch
-
-        workers = torch.get_num_threads()
-
-    def one(p):
-        n = int(counts[p])
-        if n:
-            out[p, :n] = emd_assignment(pred[p, :n], points[p, :n], method)
-
-    _check_exact(method)
-    if workers <= 1 or P < 2:
-        for p in range(P):
-            one(p)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(one, range(P)))
-    return out
 
 
 def sinkhorn_targets(pred: np.ndarray, points: np.ndarray, reg: float = 1e-3) -> np.ndarray:
@@ -140,32 +107,73 @@ def sinkhorn_targets(pred: np.ndarray, points: np.ndarray, reg: float = 1e-3) ->
     return (plan @ np.asarray(points, np.float64)) / np.maximum(plan.sum(1, keepdims=True), 1e-300)
 
 
-def match_batch(
-    pred: np.ndarray, points: np.ndarray, counts: np.ndarray, method: str = "emd", reg: float = 1e-3
-) -> np.ndarray:
-    """Match every patch of a padded batch.
+@dataclass
+class Matching:
+    """The result of `match` on a padded batch of P patches of K rows.
+
+    index : (P, K) int or None: for the exact methods, the matched row of every real sample;
+        padded rows map to themselves. None for Sinkhorn, whose targets are not points.
+    targets : (P, K, 3) float64: the matched point (exact) or barycentric target (Sinkhorn) of
+        every real sample; padded rows are zero (they carry no mass).
+    """
+
+    index: np.ndarray | None
+    targets: np.ndarray
+
+
+def match(
+    pred: np.ndarray,
+    points: np.ndarray,
+    counts: np.ndarray,
+    method: str = "emd",
+    reg: float = 1e-2,
+    workers: int | None = None,
+) -> Matching:
+    """Match the chart samples of every patch of a padded batch to the patch's points.
 
     Parameters
     ----------
-    pred : (P, K, 3) chart samples; only the first ``counts[p]`` rows of patch p are real.
-    points : (P, K, 3) patch points, padded the same way.
-    counts : (P,) int, valid rows per patch; padded rows carry no mass.
-    method : "emd", "lsa" or "sinkhorn".
+    pred : (P, K, 3) chart samples; only the first ``counts[p]`` rows of patch p are real
+    points : (P, K, 3) patch points, padded the same way
+    counts : (P,) int, real rows per patch; padded rows carry no mass
+    method : "emd", "lsa" (exact, `assignment`) or "sinkhorn" (entropic, `sinkhorn_targets`)
+    reg : Sinkhorn's regularisation, relative to the patch's largest squared distance
+    workers : threads the patches are spread over (the solvers run without the GIL); default:
+        torch's thread count, which the fit leaves idle while it matches. The result does not
+        depend on it.
 
     Returns
     -------
-    (P, K, 3) float targets: for each real sample, its matched point (emd, lsa) or barycentric target
-    (sinkhorn); padded rows are zero.
+    `Matching`
     """
     if method not in MATCHING_METHODS:
-        raise ValueError(f"unknown matching method {method!r}; choose from {MATCHING_METHODS}")
-    out = np.zeros_like(points, dtype=np.float64)
-    for p, n in enumerate(np.asarray(counts)):
-        n = int(n)
+        raise ValueError(f"unknown matching method {method!r}; choose from {', '.join(MATCHING_METHODS)}")
+    P, K = pred.shape[:2]
+    counts = np.asarray(counts)
+    exact = method in EXACT_METHODS
+    index = np.tile(np.arange(K), (P, 1)) if exact else None
+    targets = np.zeros(points.shape, dtype=np.float64)
+    if workers is None:
+        import torch
+
+        workers = torch.get_num_threads()
+
+    def one(p):
+        n = int(counts[p])
         if n == 0:
-            continue
-        if method in EXACT_METHODS:
-            out[p, :n] = points[p, :n][emd_assignment(pred[p, :n], points[p, :n], method)]
+            return
+        if exact:
+            index[p, :n] = assignment(pred[p, :n], points[p, :n], method)
+            targets[p, :n] = points[p, :n][index[p, :n]]
         else:
-            out[p, :n] = sinkhorn_targets(pred[p, :n], points[p, :n], reg)
-    return out
+            targets[p, :n] = sinkhorn_targets(pred[p, :n], points[p, :n], reg)
+
+    if workers <= 1 or P < 2:
+        for p in range(P):
+            one(p)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, range(P)))
+    return Matching(index, targets)

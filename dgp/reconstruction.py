@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgp.coordmlp import BatchedMLP
+from dgp.charts import ChartState
 from dgp.errors import InputError
-from dgp.fit import ChartFitConfig, ChartState, fit_consistency, fit_local, resolve_device
+from dgp.fit import ChartFitConfig, fit_consistency, fit_local, resolve_device
 from dgp.patches import Patches, make_patches
 from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
 from dgp.settings import (
@@ -134,14 +134,6 @@ class Reconstruction:
 
     # ------------------------------------------------------------------ outputs
 
-    def _net(self, which: np.ndarray) -> BatchedMLP:
-        net = BatchedMLP(int(which.sum()), self.config.widths)
-        net.load_for(
-            slice(None),
-            {"weights": [w[which] for w in self.charts.weights], "biases": [b[which] for b in self.charts.biases]},
-        )
-        return net
-
     def _dense(self, density: int, chunk: int = 256):
         """Per-chart grids: points, normals (world, unit frame), kept mask, for fitted charts.
 
@@ -173,7 +165,7 @@ class Reconstruction:
             mask[sel] = True
             uv = np.where(p.mask[sel][..., None], p.uv[sel], np.nan)
             grid = uv_grid(np.nanmin(uv, axis=1), np.nanmax(uv, axis=1), density)
-            loc, nloc = chart_points_and_normals(self._net(mask), grid)
+            loc, nloc = chart_points_and_normals(self.charts.network(mask), grid)
             world = p.to_world(loc, sel)
             nworld = np.einsum("pki,pij->pkj", nloc, p.rotation[sel])
             centre = self.points[p.centers[sel]]
@@ -347,20 +339,10 @@ def plan_chunks(counts: np.ndarray, batch_size: int, slack: float = 0.8, min_chu
     return [(np.asarray(c), int(counts[c[0]])) for c in chunks]
 
 
-def _store(charts: ChartState, idx: np.ndarray, part: ChartState) -> None:
-    """Write the weights of a chunk's ``part`` into rows ``idx`` of ``charts``."""
-    t = torch.as_tensor(idx)
-    for store, fresh in ((charts.weights, part.weights), (charts.biases, part.biases)):
-        for dst, src in zip(store, fresh):
-            dst[t] = src
-
-
 def _consistency_targets(
-    rec_points: np.ndarray, patches: Patches, charts: ChartState, widths, fitted: np.ndarray, chunk: int = 256
+    rec_points: np.ndarray, patches: Patches, charts: ChartState, fitted: np.ndarray, chunk: int = 256
 ) -> np.ndarray:
     """(N, 3): each point averaged with every fitted chart's prediction matched to it (unit frame)."""
-    from dgp.fit import evaluate_charts
-
     total = rec_points.copy()
     count = np.ones(len(rec_points))
     for start in range(0, len(patches), chunk):
@@ -368,17 +350,7 @@ def _consistency_targets(
         sel = sel[fitted[sel]]
         if len(sel) == 0:
             continue
-        with torch.no_grad():
-            loc = (
-                evaluate_charts(
-                    [w[sel] for w in charts.weights],
-                    [b[sel] for b in charts.biases],
-                    torch.as_tensor(patches.uv[sel], dtype=torch.float32),
-                    widths,
-                )
-                .double()
-                .numpy()
-            )
+        loc = charts.evaluate(torch.as_tensor(patches.uv[sel], dtype=torch.float32), sel).double().numpy()
         world = patches.to_world(loc, sel)
         rows = np.take_along_axis(patches.index[sel], charts.match[sel], axis=1)  # point index per uv sample
         ok = patches.mask[sel]
@@ -445,7 +417,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
 
     # every chart starts untrained; chunks overwrite their rows as they finish (an interruption
     # leaves the rest marked unfitted)
-    charts = _blank_state(cfg, P, K)
+    charts = ChartState.blank(P, K, cfg.widths, cfg.seed)
     fitted, interrupted = np.zeros(P, dtype=bool), False
     try:
         for ci, (idx, k) in enumerate(chunks):
@@ -459,36 +431,25 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
                 progress=progress,
                 normals=nlocal[idx, :k],
             )
-            _store(charts, idx, st)
-            charts.match[idx, :k] = st.match
-            charts.stopped_at[idx] = st.stopped_at
+            charts.assign(idx, st)
             fitted[idx] = True
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand; each round refits every chunk to them
-            targets = _consistency_targets(pts, patches, charts, cfg.widths, fitted)
+            targets = _consistency_targets(pts, patches, charts, fitted)
             tloc = patches.to_local(targets)  # (P, K, 3) per patch row
             for idx, k in chunks:
-                sub = ChartState(
-                    [w[idx] for w in charts.weights],
-                    [b[idx] for b in charts.biases],
-                    charts.match[idx, :k],
-                    charts.stopped_at[idx],
+                sub = charts.rows(idx, k)
+                order = sub.match[..., None]
+                refit = fit_consistency(
+                    patches.uv[idx, :k],
+                    np.take_along_axis(tloc[idx, :k], order, axis=1),
+                    patches.mask[idx, :k],
+                    sub,
+                    fcfg,
+                    progress,
+                    normals=np.take_along_axis(nlocal[idx, :k], order, axis=1),
                 )
-                order = charts.match[idx, :k][..., None]
-                permuted = np.take_along_axis(tloc[idx, :k], order, axis=1)
-                _store(
-                    charts,
-                    idx,
-                    fit_consistency(
-                        patches.uv[idx, :k],
-                        permuted,
-                        patches.mask[idx, :k],
-                        sub,
-                        fcfg,
-                        progress,
-                        normals=np.take_along_axis(nlocal[idx, :k], order, axis=1),
-                    ),
-                )
+                charts.assign(idx, refit)
     except KeyboardInterrupt:
         interrupted = True
         if not fitted.any():
@@ -497,11 +458,3 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
         if bar is not None:
             bar.close()
     return Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
-
-
-def _blank_state(cfg: ReconstructionConfig, n: int, K: int) -> ChartState:
-    """Untrained weights for ``n`` charts, the starting store that fitted chunks overwrite (rows an
-    interruption leaves unfitted are never sampled)."""
-    net = BatchedMLP(max(n, 1), cfg.widths, seed=cfg.seed)
-    s = net.state_for(slice(0, n))
-    return ChartState(s["weights"], s["biases"], np.tile(np.arange(K), (n, 1)), np.zeros(n, dtype=np.int64))

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from dgp.coordmlp import BatchedMLP, BlockedMLP
-from dgp.fit import ChartFitConfig, block_patches, evaluate_charts, fit_consistency, fit_local
-from dgp.matching import emd_assignment, emd_assignments, match_batch, sinkhorn_targets
+from dgp.fit import ChartFitConfig, block_patches, fit_consistency, fit_local
+from dgp.matching import assignment, match, sinkhorn_targets
 from dgp.metrics import compare_points
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
 from dgp.surface import chart_points_and_normals, grid_faces, trim_unsupported, uv_grid
@@ -44,18 +44,18 @@ def test_batched_mlp_seed_reproducible():
 
 def test_emd_identity_and_permutation(rng):
     x = rng.normal(size=(80, 3))
-    assert np.array_equal(emd_assignment(x, x), np.arange(80))
+    assert np.array_equal(assignment(x, x), np.arange(80))
     perm = rng.permutation(80)
-    assert np.array_equal(x[perm][emd_assignment(x, x[perm])], x)
+    assert np.array_equal(x[perm][assignment(x, x[perm])], x)
 
 
 def test_batched_emd_equals_per_patch_loop(rng):
     counts = np.array([30, 0, 17, 30])
     pred, pts = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
-    serial = emd_assignments(pred, pts, counts, workers=1)
-    assert np.array_equal(serial, emd_assignments(pred, pts, counts, workers=2))
+    serial = match(pred, pts, counts, workers=1).index
+    assert np.array_equal(serial, match(pred, pts, counts, workers=2).index)
     for p, n in enumerate(counts):
-        assert np.array_equal(serial[p, :n], emd_assignment(pred[p, :n], pts[p, :n]))
+        assert np.array_equal(serial[p, :n], assignment(pred[p, :n], pts[p, :n]))
         assert np.array_equal(serial[p, n:], np.arange(n, 30))  # padding maps to itself
 
 
@@ -65,7 +65,7 @@ def test_emd_matches_brute_force_optimum(rng):
     a, b = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
     cost = lambda p: ((a - b[list(p)]) ** 2).sum()  # noqa: E731
     best = min(cost(p) for p in permutations(range(6)))
-    assert np.isclose(cost(emd_assignment(a, b)), best)
+    assert np.isclose(cost(assignment(a, b)), best)
 
 
 def test_lsa_is_the_emd_matching(rng):
@@ -73,15 +73,13 @@ def test_lsa_is_the_emd_matching(rng):
     for n in (1, 7, 60, 250):
         a = rng.normal(size=(n, 3))
         b = rng.permutation(a + 0.1 * rng.normal(size=(n, 3)))
-        assert np.array_equal(emd_assignment(a, b, "lsa"), emd_assignment(a, b, "emd"))
+        assert np.array_equal(assignment(a, b, "lsa"), assignment(a, b, "emd"))
     counts = np.array([30, 0, 17, 30])
     pred, pts = rng.normal(size=(4, 30, 3)), rng.normal(size=(4, 30, 3))
-    assert np.array_equal(
-        emd_assignments(pred, pts, counts, workers=2, method="lsa"), emd_assignments(pred, pts, counts, workers=1)
-    )
-    np.testing.assert_array_equal(match_batch(pred, pts, counts, "lsa"), match_batch(pred, pts, counts, "emd"))
+    assert np.array_equal(match(pred, pts, counts, "lsa", workers=2).index, match(pred, pts, counts, workers=1).index)
+    np.testing.assert_array_equal(match(pred, pts, counts, "lsa").targets, match(pred, pts, counts, "emd").targets)
     with pytest.raises(ValueError, match="exact matching"):
-        emd_assignment(a, b, "hungarian")
+        assignment(a, b, "hungarian")
 
 
 def test_fit_with_lsa_is_the_fit_with_emd(rng):
@@ -113,16 +111,19 @@ def test_sinkhorn_close_to_emd_for_small_reg(rng):
     x = rng.normal(size=(40, 3))
     y = x + 0.01 * rng.normal(size=(40, 3))
     t = sinkhorn_targets(x, y, reg=2e-3)
-    assert np.abs(t - y[emd_assignment(x, y)]).max() < 0.05
+    assert np.abs(t - y[assignment(x, y)]).max() < 0.05
 
 
-def test_match_batch_padding_has_no_mass(rng):
+def test_match_padding_has_no_mass(rng):
     pts = np.zeros((2, 10, 3))
     pts[0, :6] = rng.normal(size=(6, 3))
     pts[1, :10] = rng.normal(size=(10, 3))
-    out = match_batch(pts, pts, np.array([6, 10]))
-    np.testing.assert_allclose(out[0, :6], pts[0, :6])
-    assert np.all(out[0, 6:] == 0)
+    for method in ("emd", "sinkhorn"):
+        out = match(pts, pts, np.array([6, 10]), method, reg=1e-3).targets
+        np.testing.assert_allclose(out[0, :6], pts[0, :6], atol=1e-3)
+        assert np.all(out[0, 6:] == 0)
+    with pytest.raises(ValueError, match="unknown matching method"):
+        match(pts, pts, np.array([6, 10]), "hungarian")
 
 
 def test_poisson_disk_spacing_and_cover(rng):
@@ -221,8 +222,7 @@ def _fit_one_patch(pts, steps=400, seed=0, normal=(0, 0, 1.0)):
     assert len(p) == 1
     cfg = ChartFitConfig(widths=(2, 64, 64, 3), local_steps=steps, match_every=25, stop="fixed", lr=3e-3)
     state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed)
-    net = BatchedMLP(1, cfg.widths)
-    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    net = state.network()
     grid = uv_grid(p.uv[:, : p.counts[0]].min(1), p.uv[:, : p.counts[0]].max(1), 12)
     loc, nloc = chart_points_and_normals(net, grid)
     return p, state, p.to_world(loc)[0], np.einsum("ki,ij->kj", nloc[0], p.rotation[0])
@@ -348,8 +348,7 @@ def _plane_chart_error(pts, weight, seed=0):
         widths=(2, 64, 64, 3), local_steps=400, match_every=25, stop="fixed", normal_weight=weight, normal_fraction=0.25
     )
     state = fit_local(p.uv, p.to_local(pts), p.mask, np.zeros(1), cfg, seed=seed, normals=p.directions_to_local(nrm))
-    net = BatchedMLP(1, cfg.widths)
-    net.load_for(slice(None), {"weights": state.weights, "biases": state.biases})
+    net = state.network()
     grid = uv_grid(p.uv[:, : p.counts[0]].min(1), p.uv[:, : p.counts[0]].max(1), 12)
     world = p.to_world(chart_points_and_normals(net, grid)[0])[0]
     inner = np.abs(world[:, :2]).max(1) < 0.8
@@ -406,8 +405,8 @@ def test_blocked_fit_is_the_unblocked_fit(rng):
         # bits Adam can carry into the weights (with blocks of 2, 2 of these 62 charts moved by
         # up to 0.003 in local units, a tenth of the noise)
         for a, b in ((plain, blocked), (plain_c, blocked_c)):
-            ca = evaluate_charts(a.weights, a.biases, torch.as_tensor(p.uv, dtype=torch.float32), cfg.widths)
-            cb = evaluate_charts(b.weights, b.biases, torch.as_tensor(p.uv, dtype=torch.float32), cfg.widths)
+            ca = a.evaluate(torch.as_tensor(p.uv, dtype=torch.float32))
+            cb = b.evaluate(torch.as_tensor(p.uv, dtype=torch.float32))
             real = torch.as_tensor(p.mask)
             torch.testing.assert_close(ca[real], cb[real], rtol=0, atol=1e-5)
 
