@@ -2,7 +2,10 @@
 
 Every operator is linear and has ``forward(x)`` and ``adjoint(y)`` with
 ⟨F x, y⟩ = ⟨x, Fᵀ y⟩ (`check_adjoint` tests it); noise is applied separately
-(`add_noise`), so one operator serves noiseless and noisy experiments.
+(`add_noise`), so one operator serves noiseless and noisy experiments. Operators are
+``torch.nn.Module``s whose tensors are registered buffers: ``op.to(device)`` and
+``op.double()`` move and cast them, and an operator works on tensors of its own device and
+dtype (as deepinv's physics operators do).
 
 >>> import torch
 >>> op = Downsample(4, "lanczos")
@@ -21,23 +24,15 @@ import torch.nn.functional as F
 from dgp.errors import InputError
 
 
-class Operator:
-    """A linear forward model. Subclasses implement ``forward`` and ``adjoint``."""
+class Operator(torch.nn.Module):
+    """A linear forward model. Subclasses implement ``forward`` and ``adjoint`` and register
+    their tensors as buffers."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x)
-
-    def to(self, device) -> "Operator":
-        for k, v in vars(self).items():
-            if isinstance(v, torch.Tensor):
-                setattr(self, k, v.to(device))
-        return self
 
 
 class Identity(Operator):
@@ -59,10 +54,11 @@ class Mask(Operator):
     """
 
     def __init__(self, mask: torch.Tensor):
+        super().__init__()
         m = torch.as_tensor(mask)
         while m.dim() < 4:
             m = m[None]
-        self.mask = (m != 0).float()
+        self.register_buffer("mask", (m != 0).float())
 
     @classmethod
     def random(cls, shape, drop: float, seed: int = 0) -> "Mask":
@@ -75,10 +71,10 @@ class Mask(Operator):
         return cls((torch.rand(*shape, generator=gen) >= drop).float())
 
     def forward(self, x):
-        return x * self.mask.to(x)
+        return x * self.mask
 
     def adjoint(self, y):
-        return y * self.mask.to(y)
+        return y * self.mask
 
 
 class GaussianSensing(Operator):
@@ -98,15 +94,16 @@ class GaussianSensing(Operator):
         m = max(1, int(round(ratio * n)))
         if n * m > 400_000_000:
             raise InputError(f"a dense {m}x{n} sensing matrix is too large; use the structured operator")
+        super().__init__()
         gen = torch.Generator().manual_seed(int(seed))
         self.shape, self.m, self.n = tuple(shape), m, n
-        self.A = torch.randn(m, n, generator=gen, dtype=dtype) / math.sqrt(m)
+        self.register_buffer("A", torch.randn(m, n, generator=gen, dtype=dtype) / math.sqrt(m))
 
     def forward(self, x):
-        return x.reshape(x.shape[0], -1) @ self.A.to(x).T
+        return x.reshape(x.shape[0], -1) @ self.A.T
 
     def adjoint(self, y):
-        return (y @ self.A.to(y)).reshape(y.shape[0], *self.shape)
+        return (y @ self.A).reshape(y.shape[0], *self.shape)
 
 
 def _dct_matrix(n: int, dtype=torch.float64) -> torch.Tensor:
@@ -135,22 +132,23 @@ class StructuredSensing(Operator):
         c, h, w = shape
         n = c * h * w
         m = max(1, int(round(ratio * n)))
+        super().__init__()
         gen = torch.Generator().manual_seed(int(seed))
         self.shape, self.m, self.n = tuple(shape), m, n
-        self.signs = (torch.randint(0, 2, (1, c, h, w), generator=gen) * 2 - 1).to(dtype)
-        self.rows = torch.randperm(n, generator=gen)[:m]
-        self.Ch = _dct_matrix(h).to(dtype)
-        self.Cw = _dct_matrix(w).to(dtype)
+        self.register_buffer("signs", (torch.randint(0, 2, (1, c, h, w), generator=gen) * 2 - 1).to(dtype))
+        self.register_buffer("rows", torch.randperm(n, generator=gen)[:m])
+        self.register_buffer("Ch", _dct_matrix(h).to(dtype))
+        self.register_buffer("Cw", _dct_matrix(w).to(dtype))
 
     def forward(self, x):
-        z = self.Ch.to(x) @ (x * self.signs.to(x)) @ self.Cw.to(x).T
-        return z.reshape(x.shape[0], -1)[:, self.rows.to(x.device)]
+        z = self.Ch @ (x * self.signs) @ self.Cw.T
+        return z.reshape(x.shape[0], -1)[:, self.rows]
 
     def adjoint(self, y):
         z = torch.zeros(y.shape[0], self.n, dtype=y.dtype, device=y.device)
-        z[:, self.rows.to(y.device)] = y
+        z[:, self.rows] = y
         z = z.reshape(y.shape[0], *self.shape)
-        return (self.Ch.to(y).T @ z @ self.Cw.to(y)) * self.signs.to(y)
+        return (self.Ch.T @ z @ self.Cw) * self.signs
 
 
 def _kernel_1d(factor: int, kind: str) -> np.ndarray:
@@ -187,14 +185,14 @@ class Downsample(Operator):
     def __init__(self, factor: int, kind: str = "lanczos"):
         if factor not in (2, 4, 8):
             raise InputError(f"the factor must be 2, 4 or 8, got {factor}")
+        super().__init__()
         self.factor, self.kind = factor, kind
         k = _kernel_1d(factor, kind)
-        self.kernel = torch.as_tensor(np.outer(k, k), dtype=torch.float32)[None, None]
+        self.register_buffer("kernel", torch.as_tensor(np.outer(k, k), dtype=torch.float32)[None, None])
         self.pad = (4 * factor - factor) // 2
 
     def _weight(self, x):
-        c = x.shape[1]
-        return self.kernel.to(x).expand(c, 1, -1, -1)
+        return self.kernel.expand(x.shape[1], 1, -1, -1)
 
     def forward(self, x):
         h, w = x.shape[-2:]
@@ -252,7 +250,11 @@ def add_noise(y: torch.Tensor, sigma: float, seed: int = 0, scale255: bool = Tru
 
 
 def check_adjoint(op: Operator, x_shape, y_shape=None, seed: int = 0, dtype=torch.float64) -> float:
-    """Relative error |⟨Fx, y⟩ − ⟨x, Fᵀy⟩| / (‖Fx‖ ‖y‖) for random x, y."""
+    """Relative error |⟨Fx, y⟩ − ⟨x, Fᵀy⟩| / (‖Fx‖ ‖y‖) for random x, y of ``dtype`` (a copy of
+    ``op`` is cast to it; ``op`` itself is left as it is)."""
+    import copy
+
+    op = copy.deepcopy(op).to(dtype)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(x_shape, generator=gen, dtype=dtype)
     fx = op.forward(x)
@@ -266,6 +268,7 @@ class Crop(Operator):
     """Keep the top-left ``(H, W)`` of a larger image (lets a prior of a convenient size fit any image)."""
 
     def __init__(self, h: int, w: int, full_h: int, full_w: int):
+        super().__init__()
         self.h, self.w, self.full = h, w, (full_h, full_w)
 
     def forward(self, x):
@@ -279,7 +282,8 @@ class Compose(Operator):
     """``Compose(A, B)(x) = A(B(x))``; the adjoint is ``Bᵀ(Aᵀ(y))``."""
 
     def __init__(self, *ops: Operator):
-        self.ops = ops
+        super().__init__()
+        self.ops = torch.nn.ModuleList(ops)
 
     def forward(self, x):
         for op in reversed(self.ops):
@@ -290,8 +294,3 @@ class Compose(Operator):
         for op in self.ops:
             y = op.adjoint(y)
         return y
-
-    def to(self, device):
-        for op in self.ops:
-            op.to(device)
-        return self
