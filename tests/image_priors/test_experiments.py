@@ -1,10 +1,9 @@
-"""The prior-behaviour experiments: quick runs write their figure and CSV, and the CSV shows the claim."""
+"""Tests of `image_priors.experiments`."""
 
 import csv
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 
@@ -54,22 +53,6 @@ def test_spectral_bias_fourier_features_win(tmp_path):
     s = run("spectral-bias", tmp_path, quick=True)
     assert s["Fourier features"] > s["plain coordinates"] + 5.0
     assert (tmp_path / "spectral-bias.png").exists()
-
-
-def test_surface_early_stopping_cli(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "dgp.cli", "experiment", "surface-early-stopping", "-o", str(tmp_path), "--quick"],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    rows = _read(tmp_path / "surface-early-stopping.csv")
-    clean = np.array([float(r["mean_distance_to_clean_surface"]) for r in rows])
-    resid = np.array([float(r["rms_distance_to_matched_noisy_points"]) for r in rows])
-    best = int(np.argmin(clean))
-    assert 0 < best < len(clean) - 1 and clean[-1] > clean[best] * 1.2  # the shape first, then the noise
-    assert resid[-1] < resid[best]  # while the residual to the noisy points keeps falling
-    assert (tmp_path / "surface-early-stopping.png").exists()
 
 
 def test_experiment_cli_unknown_name(tmp_path):

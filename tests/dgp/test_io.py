@@ -1,4 +1,4 @@
-"""Point and mesh IO: round trips in every format, every bad input, and fuzzing of the readers."""
+"""Tests of `dgp.io`."""
 
 import subprocess
 import sys
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dgp.errors import InputError
 from dgp.io import read_mesh, read_points, sample_mesh, write_mesh, write_points
-from dgp.pointcloud import PointCloud, estimate_noise, unit_frame
+from dgp.pointcloud import PointCloud
 
 
 def _cloud(rng, n=50, normals=True):
@@ -149,23 +149,6 @@ def test_sample_mesh_on_surface():
     assert on_face.all()
 
 
-def test_noise_estimate_plane(rng):
-    plane = np.c_[rng.uniform(size=(4000, 2)), 0.005 * rng.normal(size=4000)]
-    assert abs(estimate_noise(plane) / 0.005 - 1) < 0.15
-    assert estimate_noise(np.c_[rng.uniform(size=(4000, 2)), np.zeros(4000)]) < 1e-9
-
-
-def test_unit_frame_roundtrip(rng):
-    pts = rng.normal(size=(100, 3)) * 5 + 3
-    f = unit_frame(pts)
-    u = f.to_unit(pts)
-    assert np.isclose(np.linalg.norm(u.max(0) - u.min(0)), 1.0)
-    np.testing.assert_allclose(f.from_unit(u), pts)
-
-
-# --------------------------------------------------------------------------- bad input
-
-
 def _bad_inputs(tmp_path):
     """name -> (path, fragment of the message)."""
     good_ply = tmp_path / "good.ply"
@@ -228,18 +211,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_pointcloud_validation():
-    with pytest.raises(InputError, match="shape"):
-        PointCloud(np.zeros((4, 2)))
-    with pytest.raises(InputError, match="normals must have shape"):
-        PointCloud(np.zeros((4, 3)), np.ones((3, 3)))
-    c = PointCloud(np.zeros((2, 3)), np.array([[0, 0, 2.0], [3.0, 0, 0]]))
-    np.testing.assert_allclose(np.linalg.norm(c.normals, axis=1), 1.0)
-
-
-# --------------------------------------------------------------------------- fuzzing
-
 READ_EXTS = [".ply", ".xyz", ".pts", ".pcd", ".npy", ".npz", ".obj", ".off", ".stl"]
+
+
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -260,6 +234,8 @@ _token = st.one_of(
     st.integers(-10, 10).map(str),
     st.text(alphabet="abcxyz.-+e#/ \t", max_size=5),
 )
+
+
 _line = st.lists(_token, min_size=0, max_size=8).map(" ".join)
 
 

@@ -1,0 +1,162 @@
+"""Tests of `image_priors.cli`."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "image_priors.cli", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture
+def clean_png(tmp_path, astronaut):
+    from image_priors.imageio import write_image
+
+    write_image(tmp_path / "clean.png", astronaut(64))
+    return tmp_path / "clean.png"
+
+
+def test_cli_degrade_and_denoise(tmp_path, clean_png):
+    assert _cli("degrade", clean_png, "--noise", "25", "-o", tmp_path / "noisy.png").returncode == 0
+    proc = _cli(
+        "denoise",
+        tmp_path / "noisy.png",
+        "-o",
+        tmp_path / "out.png",
+        "--steps",
+        "20",
+        "--k",
+        "16",
+        "--truth",
+        clean_png,
+        "--json",
+        "-q",
+        "--plot",
+        tmp_path / "curves.png",
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    rep = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rep["steps_run"] == 20 and "psnr" in rep
+    assert (tmp_path / "out.png").exists() and (tmp_path / "curves.png").exists()
+
+
+def test_cli_inpaint_sr_cs(tmp_path, clean_png):
+    assert (
+        _cli(
+            "degrade", clean_png, "--drop", "0.5", "--mask-out", tmp_path / "mask.png", "-o", tmp_path / "holes.png"
+        ).returncode
+        == 0
+    )
+    proc = _cli(
+        "inpaint",
+        tmp_path / "holes.png",
+        "--mask",
+        tmp_path / "mask.png",
+        "-o",
+        tmp_path / "i.png",
+        "--steps",
+        "3",
+        "--prior",
+        "dd",
+        "--k",
+        "8",
+        "-q",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
+    proc = _cli("sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "2", "--small", "-q")
+    assert proc.returncode == 0, proc.stderr
+    from image_priors.imageio import read_image
+
+    assert read_image(tmp_path / "sr.png").shape == (3, 64, 64)
+    proc = _cli(
+        "cs",
+        clean_png,
+        "--gray",
+        "--ratio",
+        "0.25",
+        "-o",
+        tmp_path / "cs.png",
+        "--steps",
+        "2",
+        "-q",
+        "--prior",
+        "dd",
+        "--k",
+        "8",
+    )
+    assert proc.returncode == 0 and "dense Gaussian" in proc.stdout, proc.stderr
+
+
+def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
+    # x4 SR of a 16x16 image measures 256 values per channel: scale 10 * 16 / 128
+    assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
+    base = [
+        "sr",
+        tmp_path / "lo.png",
+        "--factor",
+        "4",
+        "-o",
+        tmp_path / "sr.png",
+        "--steps",
+        "1",
+        "--prior",
+        "mlp",
+        "--fourier",
+        "8",
+        "-q",
+    ]
+    proc = _cli(*base)
+    assert proc.returncode == 0 and "Fourier scale 1.25)" in proc.stdout, proc.stderr
+    proc = _cli(*base, "--fourier-scale", "4")
+    assert proc.returncode == 0 and "Fourier scale 4)" in proc.stdout, proc.stderr
+    proc = _cli(*base, "--fourier-scale", "0")
+    assert proc.returncode == 2 and "--fourier-scale must be positive" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["denoise", "{tmp}/none.png", "-o", "{tmp}/o.png"], "no such file"),
+        (["denoise", "{tmp}/bad.png", "-o", "{tmp}/o.png"], "cannot be read"),
+        (["inpaint", "{clean}", "--mask", "{tmp}/small.png", "-o", "{tmp}/o.png"], "mask is"),
+        (["degrade", "{clean}", "--factor", "3", "-o", "{tmp}/o.png"], "invalid choice"),
+        (["sr", "{clean}", "--factor", "4", "--truth", "{clean}", "-o", "{tmp}/o.png"], "ground truth"),
+        (["denoise", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
+    ],
+)
+def test_cli_errors(tmp_path, clean_png, args, fragment):
+    from image_priors.imageio import write_image
+
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    write_image(tmp_path / "small.png", np.ones((1, 8, 8)))
+    proc = _cli(*[a.format(tmp=tmp_path, clean=clean_png) for a in args])
+    assert proc.returncode == 2, proc.stderr
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cli_defaults_are_the_benchmark_choices():
+    # image_priors/commands.py TASK_DEFAULTS, chosen from benchmarks/results/images_cpu_128.md
+    from image_priors.cli import build_parser
+
+    p = build_parser()
+    d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
+    assert (d.prior, d.stop, d.ema) == ("dip", "variance", 0.99)
+    i = p.parse_args(["inpaint", "h.png", "--drop", "0.5", "-o", "o.png"])
+    assert (i.prior, i.stop, i.ema, i.fourier) == ("mlp", "fixed", 0.0, 128)
+    assert p.parse_args(["sr", "l.png", "-o", "o.png"]).prior == "dip"
+    assert p.parse_args(["cs", "c.png", "-o", "o.png"]).prior == "dip"
+
+
+def test_degrade_factor_must_divide(tmp_path):
+    from image_priors.imageio import write_image
+
+    write_image(tmp_path / "odd.png", np.ones((3, 30, 30)) * 0.5)
+    proc = _cli("degrade", tmp_path / "odd.png", "--factor", "4", "-o", tmp_path / "o.png")
+    assert proc.returncode == 2 and "not divisible" in proc.stderr

@@ -1,0 +1,82 @@
+"""Tests of `image_priors.operators`."""
+
+import pytest
+import torch
+
+from image_priors.operators import (
+    Compose,
+    Crop,
+    Downsample,
+    GaussianSensing,
+    Identity,
+    Mask,
+    StructuredSensing,
+    add_noise,
+    check_adjoint,
+    measurements_per_channel,
+)
+
+OPERATORS = [
+    (Identity(), (2, 3, 16, 16)),
+    (Mask.random((16, 16), 0.5, seed=1), (2, 3, 16, 16)),
+    (GaussianSensing((3, 8, 8), 0.25, seed=2), (2, 3, 8, 8)),
+    (StructuredSensing((3, 16, 24), 0.3, seed=3), (2, 3, 16, 24)),
+    (Crop(10, 12, 16, 16), (2, 3, 16, 16)),
+] + [(Downsample(f, k), (2, 3, 32, 48)) for f in (2, 4, 8) for k in ("lanczos", "bicubic")]
+
+
+@pytest.mark.parametrize("op, shape", OPERATORS, ids=lambda v: type(v).__name__ if not isinstance(v, tuple) else "")
+def test_adjointness(op, shape):
+    for seed in range(3):
+        assert check_adjoint(op, shape, seed=seed) < 1e-12
+
+
+def test_compose_adjoint():
+    op = Compose(Downsample(2), Crop(16, 16, 32, 32))
+    assert check_adjoint(op, (1, 3, 32, 32)) < 1e-12
+
+
+def test_structured_sensing_rows_orthonormal():
+    op = StructuredSensing((2, 8, 8), 0.4, seed=0, dtype=torch.float64)
+    eye = torch.eye(op.m, dtype=torch.float64)
+    A = op.adjoint(eye).reshape(op.m, -1)  # rows of A
+    torch.testing.assert_close(A @ A.T, eye, atol=1e-12, rtol=0)
+
+
+def test_gaussian_sensing_scale():
+    op = GaussianSensing((1, 16, 16), 0.5, seed=0)
+    assert op.A.shape == (128, 256)
+    assert abs(float(op.A.var()) * op.m - 1) < 0.05  # entries N(0, 1/m)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+@pytest.mark.parametrize("kind", ["lanczos", "bicubic"])
+def test_downsample_constant(factor, kind):
+    y = Downsample(factor, kind)(torch.full((1, 3, 32, 32), 0.3))
+    assert y.shape == (1, 3, 32 // factor, 32 // factor)
+    torch.testing.assert_close(y, torch.full_like(y, 0.3))
+
+
+def test_mask_and_noise():
+    m = Mask.random((100, 100), 0.3, seed=0)
+    assert abs(float(m.mask.mean()) - 0.7) < 0.03
+    x = torch.zeros(1, 3, 50, 50)
+    n = add_noise(x, 25, seed=0)
+    assert abs(float(n.std()) - 25 / 255) < 0.005
+    assert torch.equal(n, add_noise(x, 25, seed=0))
+
+
+@pytest.mark.parametrize(
+    "op, shape, expected",
+    [
+        (Identity(), (3, 16, 24), 16 * 24),
+        (Mask(torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])), (3, 2, 3), 3),
+        (Downsample(4), (3, 32, 48), 8 * 12),
+        (GaussianSensing((3, 8, 8), 0.25, seed=0), (3, 8, 8), 48 / 3),
+        (StructuredSensing((1, 16, 16), 0.25, seed=0), (1, 16, 16), 64),
+        (Compose(Downsample(2), Crop(8, 8, 16, 16)), (3, 16, 16), 16),
+    ],
+    ids=["identity", "mask", "downsample", "gaussian", "structured", "compose"],
+)
+def test_measurements_per_channel(op, shape, expected):
+    assert measurements_per_channel(op, shape) == expected

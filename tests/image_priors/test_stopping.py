@@ -1,0 +1,45 @@
+"""Tests of `image_priors.stopping`."""
+
+import numpy as np
+import pytest
+
+from image_priors.stopping import Discrepancy, FixedBudget, HeldOut, VarianceWindow, make_rule
+
+
+def test_fixed_rule_runs_budget():
+    r = FixedBudget()
+    assert not any(r.update(i, None, 1.0 / (i + 1)) for i in range(50)) and r.chosen == 49
+
+
+def test_discrepancy_stops_at_noise_level():
+    r = Discrepancy(sigma=0.1)
+    losses = 0.005 + 0.2 * np.exp(-np.arange(100) / 10)  # crosses 0.01 near step 30
+    stop = next(i for i, loss in enumerate(losses) if r.update(i, None, loss))
+    assert stop == int(np.argmax(losses <= 0.01))
+
+
+def test_heldout_stops_after_minimum():
+    r = HeldOut(patience=20)
+    held = (np.arange(200) - 60.0) ** 2  # minimum at step 60
+    stop = next(i for i, h in enumerate(held) if r.update(i, None, 0.0, h))
+    assert r.chosen == 60 and stop == 80
+
+
+def test_variance_rule_finds_minimum_variance():
+    rng = np.random.default_rng(0)
+    r = VarianceWindow(window=10, patience=30)
+    # outputs whose step-to-step fluctuation shrinks until step 100, then grows (fitting noise)
+    amp = np.abs(np.arange(300) - 100) / 100 + 0.01
+    stop = None
+    for i in range(300):
+        if r.update(i, amp[i] * rng.normal(size=50), 0.0):
+            stop = i
+            break
+    assert stop is not None and abs(r.chosen - 100) <= 10 and stop < 160
+
+
+def test_make_rule_errors():
+    with pytest.raises(ValueError, match="sigma"):
+        make_rule("discrepancy")
+    with pytest.raises(ValueError):
+        make_rule("magic")
