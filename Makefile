@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images bench-fourier data
+.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -16,21 +16,30 @@ test-slow:
 data: setup
 	.venv/bin/python scripts/make_data.py
 
-# The surface benchmark (every shape and noise level, pictures; about 25-27 minutes on 2 cores; 24.9 in the last run).
+# Refresh the tables that README.md and docs/ quote from benchmarks/results/ (each bench target ends with it).
+docs: setup
+	.venv/bin/python benchmarks/collect.py
+
+# The surface benchmark (every shape and noise level, pictures; about 25 minutes on 2 cores).
 bench: setup
 	.venv/bin/python benchmarks/surface.py --threads 2
+	.venv/bin/python benchmarks/collect.py
 
 bench-quick: setup
 	.venv/bin/python benchmarks/surface.py --threads 2 --quick
+	.venv/bin/python benchmarks/collect.py
 
 # Batched and blocked against one-at-a-time fitting, the arithmetic ceiling, and the matching schedule (about 5 minutes).
 bench-speed: setup
 	.venv/bin/python benchmarks/speed.py --threads 2 --points 256,32
+	.venv/bin/python benchmarks/collect.py
 
 # Image priors at the CPU size (128x128; about 45 minutes on 2 cores).
 bench-images: setup
 	.venv/bin/python benchmarks/images.py --size 128 --threads 2
+	.venv/bin/python benchmarks/collect.py
 
 # The coordinate MLP's Fourier scale rule against fixed scales (128x128; about 31 minutes on 2 cores).
 bench-fourier: setup
 	.venv/bin/python benchmarks/fourier_scale.py --size 128 --threads 2
+	.venv/bin/python benchmarks/collect.py
