@@ -49,7 +49,7 @@ def main(argv=None):
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr
     from image_priors.operators import measurements_per_channel
-    from image_priors.priors import CoordinateMLP, fourier_scale_for
+    from image_priors.priors import fourier_scale_for, prior_for_image
 
     torch.set_num_threads(args.threads)
     print(f"seed {args.seed}, size {args.size}, {args.steps} steps, {args.threads} threads")
@@ -60,14 +60,7 @@ def main(argv=None):
         m = measurements_per_channel(op, truth.shape)
         rule = fourier_scale_for(m)
         for scale in sorted(set(fixed) | {rule}):
-            net = CoordinateMLP(
-                truth.shape[1:],
-                out_channels=truth.shape[0],
-                hidden=(256, 256, 256),
-                fourier=128,
-                fourier_scale=scale,
-                seed=args.seed,
-            )
+            net, _ = prior_for_image("mlp", truth.shape, op, seed=args.seed, fourier=128, fourier_scale=scale)
             t = time.time()
             res = fit(
                 net,

@@ -99,7 +99,7 @@ def main(argv=None):
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr, ssim
     from image_priors.operators import Identity, add_noise
-    from image_priors.priors import CoordinateMLP, DeepDecoder, SkipNet
+    from image_priors.priors import prior_for_image
 
     torch.set_num_threads(args.threads)
     dev = args.device
@@ -108,18 +108,21 @@ def main(argv=None):
     rows, speed = [], []
 
     def prior(name, shape, channels=3, task="denoise"):
-        if name == "DIP":
-            return SkipNet(
-                shape,
-                out_channels=channels,
-                preset=task if task in ("denoise", "inpaint", "sr") else "denoise",
-                seed=args.seed,
-            )
-        if name == "DD":
-            return DeepDecoder(shape, k=128, d=6 if min(shape) >= 64 else 4, out_channels=channels, seed=args.seed)
-        return CoordinateMLP(
-            shape, out_channels=channels, hidden=(256, 256, 256), fourier=128, fourier_scale=10.0, seed=args.seed
+        # the CLI's priors (prior_for_image), with two choices of this benchmark: a 4-layer Deep
+        # Decoder below 64², and the coordinate MLP at the fixed Fourier scale 10 (the rule that
+        # picks the scale from the measurements is compared in fourier_scale.py)
+        net, crop = prior_for_image(
+            name.lower(),
+            (channels, *shape),
+            task=task,
+            seed=args.seed,
+            k=128,
+            d=6 if min(shape) >= 64 else 4,
+            fourier=128,
+            fourier_scale=10.0,
         )
+        assert crop is None, "benchmark sizes are multiples of 32"
+        return net
 
     steps = {"DIP": args.steps_dip, "DD": args.steps_dd, "MLP": args.steps_mlp}
 

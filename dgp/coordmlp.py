@@ -21,7 +21,7 @@ from torch import nn
 
 #: The reference DGP's network, 2-128-256-512-512-3.
 REFERENCE_WIDTHS = (2, 128, 256, 512, 512, 3)
-#: The default: quality per second on a CPU (see benchmarks/results/).
+#: The default: the best quality per second on a CPU (docs/results.md).
 DEFAULT_WIDTHS = (2, 128, 128, 3)
 
 
@@ -177,8 +177,8 @@ class BlockedMLP(nn.Module):
     A training step can then run forward and backward one block at a time (`blocks`): on a CPU
     the activations of a whole chunk (P × K × width floats, tens of MB) do not fit in cache and
     the element-wise steps (ReLU and its backward) run at memory speed; a block of 16 patches of
-    256 points does fit, which makes a plain step about twice as fast (benchmarks/results/
-    speed.md; `dgp.fit` sizes blocks to about 4,096 samples whatever the patch size). The
+    256 points does fit, so the element-wise steps run from cache (`dgp.fit` sizes blocks to
+    about 4,096 samples whatever the patch size; the gain is measured in docs/results.md). The
     initial weights are those of ``BatchedMLP(n_models, widths, seed)``, so the blocking does
     not change what is fitted (Adam is element-wise, so one optimiser over all blocks is still
     P independent Adams).

@@ -2,7 +2,7 @@
 
 Exact: ``ot.emd`` with unit masses and squared Euclidean cost; between two sets of equal size
 the optimal plan is a permutation, returned as an index array. That makes the exact EMD an
-assignment problem, which ``scipy.optimize.linear_sum_assignment`` solves 2-4× faster on
+assignment problem, which ``scipy.optimize.linear_sum_assignment`` also solves, faster on
 patches of 32 to a few hundred points (method ``"lsa"``: the same optimal matching; only where two
 matchings tie exactly may the two solvers pick different ones). Sinkhorn (``ot.sinkhorn``) is an
 option; its plan is turned into targets by barycentric projection.

@@ -67,7 +67,7 @@ def to_open3d(obj, color=None, point_size_hint=None):
 
 #: Rays per pixel side: pictures are rendered at this multiple of their size and box-filtered down.
 SUPERSAMPLE = 2
-#: Points splatted at a time (bounds the memory: a million points render in about 0.5 GB).
+#: Points splatted at a time (bounds the memory of one pass, whatever the size of the cloud).
 SPLAT_CHUNK = 100_000
 #: Grey of meshes without vertex colours; blue of clouds without colours.
 MESH_COLOR, CLOUD_COLOR = (0.75, 0.75, 0.78), (0.25, 0.35, 0.6)

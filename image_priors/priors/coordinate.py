@@ -22,9 +22,9 @@ def fourier_scale_for(measurements: float) -> float:
 
     Frequencies above what the measurements resolve are unconstrained: ×4 super-resolution
     from 32² or compressed sensing with 1,024 measurements leave them in the operator's null
-    space, and with scale 10 the MLP fills it with high-frequency texture (16 dB where scale 2.5
-    gives 23–24 dB, benchmarks/results/fourier_scale.md). The scale follows the side of the
-    measured grid: 2.5 for 32² measurements, 5 for 64², 10 for 128² and up.
+    space, and with scale 10 the MLP fills it with high-frequency texture (the comparison with
+    fixed scales is in docs/results.md). The scale follows the side of the measured grid:
+    2.5 for 32² measurements, 5 for 64², 10 for 128² and up.
 
     >>> fourier_scale_for(32 * 32), fourier_scale_for(64 * 64), fourier_scale_for(512 * 512)
     (2.5, 5.0, 10.0)
