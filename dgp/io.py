@@ -1,6 +1,6 @@
 """Reading and writing point clouds and meshes, chosen by file extension.
 
-Point formats: ``.ply`` (ascii or binary, with or without normals), ``.xyz .xyzn .pts .txt``
+Point formats: ``.ply`` (ascii or binary, with or without normals; parsed by ``plyfile``), ``.xyz .xyzn .pts .txt``
 (3 or 6 whitespace-separated columns; ``#`` and ``//`` comments), ``.pcd`` (ascii or binary),
 ``.npy`` ((N, 3) or (N, 6)) and ``.npz`` (``points`` and optional ``normals``). Mesh files
 (``.obj .off .stl .glb`` and ``.ply`` with faces) are read as their vertices, or sampled on
@@ -52,129 +52,44 @@ def _check_file(path) -> Path:
 
 # --------------------------------------------------------------------------- PLY
 
-_PLY_TYPES = {
-    "char": "i1",
-    "int8": "i1",
-    "uchar": "u1",
-    "uint8": "u1",
-    "short": "i2",
-    "int16": "i2",
-    "ushort": "u2",
-    "uint16": "u2",
-    "int": "i4",
-    "int32": "i4",
-    "uint": "u4",
-    "uint32": "u4",
-    "float": "f4",
-    "float32": "f4",
-    "double": "f8",
-    "float64": "f8",
-}
 
+def _read_ply(path: Path, **kw):
+    """``plyfile.PlyData`` of ``path``; any parse error becomes one `InputError` line."""
+    from plyfile import PlyData, PlyParseError
 
-def _parse_ply_header(data: bytes, path: Path):
-    if not data.startswith(b"ply"):
-        raise InputError("not a PLY file (missing 'ply' magic)", path)
-    end = data.find(b"end_header")
-    if end < 0:
-        raise InputError("PLY header has no 'end_header'", path)
-    nl = data.find(b"\n", end)
-    if nl < 0:
-        raise InputError("PLY header is truncated", path)
     try:
-        header = data[:end].decode("ascii")
-    except UnicodeDecodeError:
-        raise InputError("PLY header is not ASCII text", path) from None
-    fmt, elements = None, []
-    for line in header.splitlines()[1:]:
-        tok = line.split()
-        if not tok or tok[0] in ("comment", "obj_info"):
-            continue
-        if tok[0] == "format":
-            if len(tok) < 2 or tok[1] not in ("ascii", "binary_little_endian", "binary_big_endian"):
-                raise InputError(f"unsupported PLY format line {line.strip()!r}", path)
-            fmt = tok[1]
-        elif tok[0] == "element":
-            if len(tok) != 3 or not tok[2].isdigit():
-                raise InputError(f"bad PLY element line {line.strip()!r}", path)
-            elements.append((tok[1], int(tok[2]), []))
-        elif tok[0] == "property":
-            if not elements:
-                raise InputError("PLY property before any element", path)
-            if len(tok) == 5 and tok[1] == "list":
-                if tok[2] not in _PLY_TYPES or tok[3] not in _PLY_TYPES:
-                    raise InputError(f"bad PLY list property {line.strip()!r}", path)
-                elements[-1][2].append((tok[4], ("list", _PLY_TYPES[tok[2]], _PLY_TYPES[tok[3]])))
-            elif len(tok) == 3 and tok[1] in _PLY_TYPES:
-                elements[-1][2].append((tok[2], _PLY_TYPES[tok[1]]))
-            else:
-                raise InputError(f"bad PLY property line {line.strip()!r}", path)
-        else:
-            raise InputError(f"unknown PLY header line {line.strip()!r}", path)
-    if fmt is None:
-        raise InputError("PLY header has no format line", path)
-    return fmt, elements, nl + 1
+        with open(path, "rb") as fh:
+            return PlyData.read(fh, **kw)
+    except PlyParseError as exc:
+        text = str(exc).replace("early end-of-file", "the file is truncated")
+        raise InputError(f"not a valid PLY file: {text}", path) from None
+    except MemoryError:
+        raise InputError("the PLY header declares more data than fits in memory", path) from None
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
+        raise InputError(f"not a valid PLY file ({type(exc).__name__}: {str(exc)[:80]})", path) from None
+
+
+def ply_face_count(path) -> int:
+    """The number of faces a PLY file declares in its header (0 for a point cloud); reads only
+    the header (the first 64 KB at most)."""
+    path = _check_file(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.startswith(b"ply") or b"end_header" not in head:
+        raise InputError("not a PLY file (no 'ply' magic or no end_header in its first 64 KB)", path)
+    found = re.search(rb"^element[ \t]+face[ \t]+(\d+)[ \t]*\r?$", head[: head.index(b"end_header")], re.M)
+    return int(found.group(1)) if found else 0
 
 
 def _read_ply_vertices(path: Path):
-    """Return ``(vertex structured array, number of faces)`` of a PLY file."""
-    data = path.read_bytes()
-    fmt, elements, offset = _parse_ply_header(data, path)
-    names = [e[0] for e in elements]
-    if "vertex" not in names:
+    """The vertex element of a PLY file as a structured array (maintained parser: ``plyfile``)."""
+    ply = _read_ply(path, mmap="c")
+    if "vertex" not in [el.name for el in ply.elements]:
         raise InputError("PLY file has no vertex element", path)
-    n_faces = next((e[1] for e in elements if e[0] == "face"), 0)
-    if fmt == "ascii":
-        text = data[offset:].decode("ascii", errors="replace").split("\n")
-        lines = [ln for ln in text if ln.strip()]
-        row = 0
-        for name, count, props in elements:
-            if name == "vertex":
-                if any(isinstance(p[1], tuple) for p in props):
-                    raise InputError("PLY vertex element with list properties is not supported", path)
-                if len(lines) < row + count:
-                    raise InputError(
-                        f"PLY file is truncated: {count} vertices declared, {max(len(lines) - row, 0)} found", path
-                    )
-                dtype = np.dtype([(p[0], "f8") for p in props])
-                out = np.empty(count, dtype=dtype)
-                for i in range(count):
-                    tok = lines[row + i].split()
-                    if len(tok) != len(props):
-                        raise InputError(f"PLY vertex line {i + 1} has {len(tok)} values, expected {len(props)}", path)
-                    try:
-                        out[i] = tuple(float(t) for t in tok)
-                    except ValueError:
-                        raise InputError(f"PLY vertex line {i + 1} has a non-numeric value", path) from None
-                return out, n_faces
-            row += count
-    endian = "<" if fmt == "binary_little_endian" else ">"
-    for name, count, props in elements:
-        if any(isinstance(p[1], tuple) for p in props):
-            if name == "vertex":
-                raise InputError("PLY vertex element with list properties is not supported", path)
-            # Elements before the vertex element with lists: walk them row by row.
-            for _ in range(count):
-                for _, typ in props:
-                    if isinstance(typ, tuple):
-                        cdt = np.dtype(endian + typ[1])
-                        if offset + cdt.itemsize > len(data):
-                            raise InputError("binary PLY file is truncated", path)
-                        n = int(np.frombuffer(data, cdt, 1, offset)[0])
-                        offset += cdt.itemsize + n * np.dtype(typ[2]).itemsize
-                    else:
-                        offset += np.dtype(typ).itemsize
-            continue
-        dtype = np.dtype([(p[0], endian + p[1]) for p in props])
-        need = count * dtype.itemsize
-        if offset + need > len(data):
-            raise InputError(
-                f"binary PLY file is truncated: {name} needs {need} bytes, {max(len(data) - offset, 0)} present", path
-            )
-        if name == "vertex":
-            return np.frombuffer(data, dtype, count, offset), n_faces
-        offset += need
-    raise InputError("PLY file has no vertex element", path)  # pragma: no cover
+    vertex = ply["vertex"]
+    if any(getattr(p, "len_dtype", None) for p in vertex.properties):
+        raise InputError("PLY vertex element with list properties is not supported", path)
+    return vertex.data
 
 
 def _ply_to_cloud(vertices, path: Path) -> PointCloud:
@@ -358,7 +273,7 @@ def read_points(path, sample: int | None = None, min_points: int = MIN_POINTS, s
             cloud = sample_mesh(mesh, int(sample), seed=seed)
             cloud = PointCloud(cloud.points, cloud.normals, source=str(path))
     elif ext == ".ply":
-        cloud = _ply_to_cloud(_read_ply_vertices(path)[0], path)
+        cloud = _ply_to_cloud(_read_ply_vertices(path), path)
     elif ext == ".pcd":
         cloud = _read_pcd(path)
     elif ext in (".npy", ".npz"):
@@ -494,15 +409,6 @@ def noisy_scan(mesh, n: int, noise: float, seed: int) -> PointCloud:
     diag = float(np.linalg.norm(mesh.bounds[1] - mesh.bounds[0]))
     rng = np.random.default_rng(seed + 1)
     return PointCloud(clean.points + rng.normal(scale=noise * diag, size=clean.points.shape), clean.normals)
-
-
-def ply_face_count(path) -> int:
-    """The number of faces a PLY file declares in its header (0 for a point cloud)."""
-    path = _check_file(path)
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    _, elements, _ = _parse_ply_header(head, path)
-    return next((count for name, count, _ in elements if name == "face"), 0)
 
 
 def read_any(path):

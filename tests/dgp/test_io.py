@@ -260,3 +260,23 @@ def test_fuzz_malformed_text(tmp_path, lines, ext, header):
     except InputError:
         return
     assert np.isfinite(cloud.points).all() and len(cloud) >= 4
+
+
+@pytest.mark.parametrize("fmt", ["ascii", "binary_little_endian"])
+def test_ply_header_declaring_more_than_the_file_holds(tmp_path, fmt):
+    # a header that declares 4 billion vertices must not allocate them nor hang: one line, exit 2
+    path = tmp_path / "huge.ply"
+    head = f"ply\nformat {fmt} 1.0\nelement vertex 4000000000\nproperty float x\nproperty float y\nproperty float z\n"
+    path.write_bytes((head + "end_header\n").encode() + (b"1 2 3\n4 5 6\n" if fmt == "ascii" else bytes(120)))
+    with pytest.raises(InputError) as info:
+        read_points(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_read_any_tells_meshes_from_points_by_the_header(tmp_path):
+    from dgp.io import ply_face_count, read_any
+
+    write_mesh(tmp_path / "m.ply", _box())
+    write_points(tmp_path / "p.ply", PointCloud(np.random.default_rng(0).normal(size=(30, 3))))
+    assert ply_face_count(tmp_path / "m.ply") == 12 and ply_face_count(tmp_path / "p.ply") == 0
+    assert len(read_any(tmp_path / "m.ply").faces) == 12 and len(read_any(tmp_path / "p.ply")) == 30
