@@ -23,6 +23,12 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def reconstruct_measured(dgp_bin, scan, out, seed: int, threads: int, flags=(), env: dict | None = None) -> dict:
+    """``dgp reconstruct scan -o out`` in a fresh process (quiet), measured as by `run_measured`."""
+    cmd = [str(dgp_bin), "reconstruct", str(scan), "-o", str(out), "--seed", str(seed), "--threads", str(threads)]
+    return run_measured([*cmd, "-q", *flags], env)
+
+
 def timed(fn, *args, **kw):
     t = time.time()
     res = fn(*args, **kw)

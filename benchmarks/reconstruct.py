@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import run_measured, timed  # noqa: E402
+from benchmarks._util import reconstruct_measured, timed  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 
@@ -44,21 +44,7 @@ def main(argv=None):
     env = {"OMP_NUM_THREADS": str(args.threads)}
     tmp = Path(tempfile.mkdtemp(prefix="dgp-bench-"))
     dgp_bin = str(Path(sys.executable).parent / "dgp")
-    run = run_measured(
-        [
-            dgp_bin,
-            "reconstruct",
-            args.input,
-            "-o",
-            str(tmp / "dgp.ply"),
-            "--seed",
-            str(args.seed),
-            "--threads",
-            str(args.threads),
-            "-q",
-        ],
-        env,
-    )
+    run = reconstruct_measured(dgp_bin, args.input, tmp / "dgp.ply", args.seed, args.threads, env=env)
     if run["rc"] != 0:
         raise SystemExit(f"dgp reconstruct failed with status {run['rc']}")
     dgp_mesh = read_mesh(tmp / "dgp.ply")
@@ -87,20 +73,8 @@ def main(argv=None):
             tmp / "large.ply",
             PointCloud(scan.points + rng.normal(scale=0.005 * diag, size=scan.points.shape), scan.normals),
         )
-        large = run_measured(
-            [
-                dgp_bin,
-                "reconstruct",
-                str(tmp / "large.ply"),
-                "-o",
-                str(tmp / "large_out.ply"),
-                "--seed",
-                str(args.seed),
-                "--threads",
-                str(args.threads),
-                "-q",
-            ],
-            env,
+        large = reconstruct_measured(
+            dgp_bin, tmp / "large.ply", tmp / "large_out.ply", args.seed, args.threads, env=env
         )
 
     dgp_m, pois_m = rows["DGP (defaults)"][0], rows["Screened Poisson depth 8"][0]

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import run_measured  # noqa: E402
+from benchmarks._util import reconstruct_measured  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 METHODS = {
@@ -83,22 +83,7 @@ def main(argv=None):
             write_points(inp, scan)
             for name, flags in METHODS.items():
                 outp = tmp / f"{mesh_path.stem}_{noise}_{name.replace(' ', '_')}.ply"
-                r = run_measured(
-                    [
-                        dgp_bin,
-                        "reconstruct",
-                        str(inp),
-                        "-o",
-                        str(outp),
-                        "--seed",
-                        str(args.seed),
-                        "--threads",
-                        str(args.threads),
-                        "-q",
-                        *flags,
-                    ],
-                    env,
-                )
+                r = reconstruct_measured(dgp_bin, inp, outp, args.seed, args.threads, flags, env)
                 if r["rc"] != 0:
                     rows.append([mesh_path.stem, noise, name, *([float("nan")] * 4), r["seconds"], r["peak_mb"]])
                     continue

@@ -12,20 +12,6 @@ import pytest
 import dgp
 from dgp.io import read_mesh, read_points, write_points
 
-FAST = dict(
-    radius=0.1,
-    padding=1.5,
-    min_points=10,
-    widths=(2, 64, 64, 3),
-    local_steps=200,
-    consistency_steps=30,
-    match_every=25,
-    lr=1e-2,
-    density=8,
-    poisson_depth=6,
-    device="cpu",
-    progress=False,
-)
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
