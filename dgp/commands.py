@@ -62,9 +62,25 @@ def _write_outputs(rec, args, out) -> None:
     from dgp.io import write_mesh, write_points
 
     if out is not None:
+        from dgp.reconstruction import COVERAGE_WARNING
+
         mesh = rec.mesh()
+        if len(mesh.faces) == 0:
+            raise InputError(
+                "the mesh came out empty (parts smaller than the Poisson grid or than a patch): "
+                "try a smaller --radius or a larger --poisson-depth",
+                out,
+            )
         write_mesh(out, mesh)
         print(f"wrote {out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces")
+        covered = rec.coverage(mesh)
+        if covered < COVERAGE_WARNING:
+            print(
+                f"warning: only {100 * covered:.1f}% of the input points lie within half a patch radius of the mesh; "
+                f"parts of the scan may be smaller than a patch (radius {rec.config.radius:g} of the diagonal): "
+                "try a smaller --radius",
+                file=sys.stderr,
+            )
     if args.dense:
         dense = rec.sample()
         write_points(args.dense, dense)
@@ -79,6 +95,7 @@ def cmd_reconstruct(args) -> int:
     import torch
 
     from dgp.io import read_points
+    from dgp.pointcloud import check_surface
     from dgp.reconstruction import reconstruct
 
     _check_out(args.output, MESH_EXTS, "-o")
@@ -92,6 +109,7 @@ def cmd_reconstruct(args) -> int:
     cloud = read_points(args.input)
     if args.method != "dgp":
         return _baseline(args, cloud)
+    check_surface(cloud.points, cloud.source)
     if not cloud.has_normals:
         print("the input has no normals: estimating and orienting them")
     rec = reconstruct(cloud, cfg)

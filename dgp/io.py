@@ -312,7 +312,11 @@ def _write_ply(
     normals: np.ndarray | None = None,
     colors: np.ndarray | None = None,
     faces: np.ndarray | None = None,
+    face_colors: np.ndarray | None = None,
+    comment: str | None = None,
 ) -> None:
+    """Binary little-endian PLY: float64 vertices with optional normals and colours (uchar), and
+    optional triangles ``faces (F, 3)`` with optional RGBA ``face_colors (F, 4)``."""
     props = [(c, "<f8") for c in "xyz"]
     if normals is not None:
         props += [(c, "<f8") for c in ("nx", "ny", "nz")]
@@ -328,18 +332,26 @@ def _write_ply(
         for i, c in enumerate(("red", "green", "blue")):
             rec[c] = colors[:, i]
     typ = {"<f8": "double", "u1": "uchar"}
-    lines = ["ply", "format binary_little_endian 1.0", "comment written by dgp", f"element vertex {len(points)}"]
+    lines = ["ply", "format binary_little_endian 1.0", "comment written by dgp"]
+    lines += [f"comment {comment}"] if comment else []
+    lines += [f"element vertex {len(points)}"]
     lines += [f"property {typ[t]} {n}" for n, t in props]
+    rgba = ("red", "green", "blue", "alpha")
     if faces is not None:
         lines += [f"element face {len(faces)}", "property list uchar int vertex_indices"]
+        lines += [f"property uchar {c}" for c in rgba] if face_colors is not None else []
     lines.append("end_header")
     with open(path, "wb") as fh:
         fh.write(("\n".join(lines) + "\n").encode("ascii"))
         fh.write(rec.tobytes())
         if faces is not None:
-            frec = np.empty(len(faces), dtype=[("n", "u1"), ("v", "<i4", (3,))])
+            fields = [("n", "u1"), ("v", "<i4", (3,))] + ([(c, "u1") for c in rgba] if face_colors is not None else [])
+            frec = np.empty(len(faces), dtype=fields)
             frec["n"] = 3
             frec["v"] = faces
+            if face_colors is not None:
+                for i, c in enumerate(rgba):
+                    frec[c] = face_colors[:, i]
             fh.write(frec.tobytes())
 
 
@@ -369,18 +381,74 @@ def read_mesh(path):
     return mesh
 
 
+#: largest float32 rounding of the coordinates, as a fraction of the typical spacing, that a mesh
+#: file may carry; beyond it PLY vertices are written in float64 and float32-only formats refused
+FLOAT32_TOLERANCE = 1e-3
+#: mesh formats whose coordinates are float32 by definition
+FLOAT32_FORMATS = (".stl", ".glb")
+
+
+def float32_loss(points: np.ndarray) -> float:
+    """The largest distance any coordinate of ``points (N, 3)`` moves when stored as float32.
+
+    >>> float32_loss(np.array([[0.5, 1.25, 2.0]])), float32_loss(np.array([[16777217.0, 0, 0]]))  # 2**24 + 1
+    (0.0, 1.0)
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    return float(np.abs(pts - pts.astype(np.float32).astype(np.float64)).max()) if pts.size else 0.0
+
+
+def needs_float64(points: np.ndarray, spacing: float) -> bool:
+    """True when float32 would move ``points`` by more than `FLOAT32_TOLERANCE` x ``spacing``."""
+    return float32_loss(points) > FLOAT32_TOLERANCE * spacing
+
+
+def _edge_spacing(mesh) -> float:
+    lengths = mesh.edges_unique_length
+    lengths = lengths[lengths > 0]
+    return float(np.median(lengths)) if len(lengths) else float(np.ptp(mesh.vertices, axis=0).max())
+
+
 def write_mesh(path, mesh) -> None:
-    """Write a `trimesh.Trimesh` (or ``(vertices (V,3), faces (F,3))``) atomically to ``.ply .obj .off .stl .glb``."""
+    """Write a `trimesh.Trimesh` (or ``(vertices (V,3), faces (F,3))``) atomically to ``.ply .obj .off .stl .glb``.
+
+    Coordinates keep their precision: when float32 would move the vertices by more than
+    `FLOAT32_TOLERANCE` of the median edge length (a scan far from its origin, as georeferenced
+    LiDAR comes), a ``.ply`` is written with float64 vertices and a header comment saying so, and
+    the float32-only formats (``.stl .glb``) are refused with `InputError`; ``.obj`` and ``.off``
+    are written as text with enough digits.
+    """
     import trimesh
 
     path = Path(path)
-    if _ext(path) not in MESH_EXTS:
+    ext = _ext(path)
+    if ext not in MESH_EXTS:
         raise InputError(f"cannot write a mesh as {path.suffix!r}; writable: {' '.join(MESH_EXTS)}", path)
     if not isinstance(mesh, trimesh.Trimesh):
         vertices, faces = mesh
         mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
+    wide = len(mesh.vertices) > 0 and ext in (".ply",) + FLOAT32_FORMATS
+    if wide and needs_float64(mesh.vertices, _edge_spacing(mesh)):
+        loss, spacing = float32_loss(mesh.vertices), _edge_spacing(mesh)
+        if ext in FLOAT32_FORMATS:
+            raise InputError(
+                f"{ext} stores float32 coordinates, which would move these vertices by up to {loss:.3g} "
+                f"(the median edge is {spacing:.3g}); write .ply, .obj or .off instead",
+                path,
+            )
+        colors = None
+        if mesh.visual.kind == "face":
+            colors = np.asarray(mesh.visual.face_colors, dtype=np.uint8)
+        note = f"vertices in float64: float32 would move them by up to {loss:.3g} (median edge {spacing:.3g})"
+        with atomic_path(path) as tmp:
+            _write_ply(tmp, np.asarray(mesh.vertices), faces=np.asarray(mesh.faces), face_colors=colors, comment=note)
+        return
+    kw = {}
+    if ext in (".obj", ".off") and len(mesh.vertices):
+        # text formats: enough decimals for the tolerance at this mesh's scale (trimesh writes 8)
+        kw["digits"] = max(8, int(np.ceil(-np.log10(FLOAT32_TOLERANCE * _edge_spacing(mesh)))) + 1)
     with atomic_path(path) as tmp:
-        mesh.export(str(tmp))
+        mesh.export(str(tmp), **kw)
 
 
 def sample_mesh(mesh, n: int, seed: int = 0) -> PointCloud:

@@ -144,6 +144,38 @@ def unit_frame(points: np.ndarray) -> Frame:
     return Frame(center=(lo + hi) / 2.0, scale=diag if diag > 0 else 1.0)
 
 
+def check_surface(points: np.ndarray, source: str | None = None) -> str:
+    """Refuse point sets that hold no surface; return ``"planar"`` or ``"surface"`` for the rest.
+
+    The principal extents of the points (singular values of the centred coordinates) decide:
+    all points at one place, or all on one line, raise `InputError` naming the problem; points
+    on one plane (a wall, a floor) are a surface, and ``"planar"`` says so.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> check_surface(np.c_[rng.uniform(size=(50, 2)), np.ones(50)]), check_surface(rng.normal(size=(50, 3)))
+    ('planar', 'surface')
+    >>> t = np.linspace(0, 1, 50)
+    >>> try:
+    ...     check_surface(np.c_[t, 2 * t, 3 * t])
+    ... except InputError as exc:
+    ...     print(exc)
+    the 50 points lie on one line: there is no surface to reconstruct
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    # extents below the float64 resolution of the coordinates are rounding, not geometry
+    resolution = 64 * np.finfo(np.float64).eps * max(float(np.abs(pts).max()), 1e-300)
+    if float(np.linalg.norm(hi - lo)) <= resolution:
+        where = " ".join(f"{c:.9g}" for c in pts[0])
+        raise InputError(f"all {n} points are at one place ({where}): there is no surface to reconstruct", source)
+    sv = np.linalg.svd(pts - pts.mean(axis=0), compute_uv=False)
+    if sv[1] <= 1e-9 * sv[0] + resolution * np.sqrt(n):
+        raise InputError(f"the {n} points lie on one line: there is no surface to reconstruct", source)
+    return "planar" if sv[2] <= 1e-9 * sv[0] + resolution * np.sqrt(n) else "surface"
+
+
 def estimate_noise(points: np.ndarray, k: int = 24, max_points: int = 20000, seed: int = 0) -> float:
     """Estimate the noise level of a sampled surface: RMS distance of points to their local PCA planes.
 

@@ -25,7 +25,7 @@ from dgp.charts import ChartState
 from dgp.errors import InputError
 from dgp.fit import ChartFitConfig, fit_consistency, fit_local, resolve_device
 from dgp.patches import Patches, make_patches
-from dgp.pointcloud import Frame, PointCloud, estimate_noise, unit_frame
+from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, unit_frame
 from dgp.settings import (
     SettingError,
     at_least,
@@ -38,6 +38,8 @@ from dgp.settings import (
 )
 
 STATE_VERSION = 1
+#: `dgp reconstruct` warns when a smaller fraction of the input lies near its mesh (`Reconstruction.coverage`)
+COVERAGE_WARNING = 0.99
 #: radius, in median point spacings, of the ball in which `ReconstructionConfig.min_density` counts points
 DENSITY_RADIUS = 3.0
 
@@ -236,6 +238,20 @@ class Reconstruction:
         mesh.remove_unreferenced_vertices()
         return mesh
 
+    def coverage(self, mesh, within: float = 0.5) -> float:
+        """The fraction of input points within ``within`` x the patch radius of ``mesh``'s surface.
+
+        A mesh that misses part of the scan (objects smaller than a patch, say) shows here
+        rather than silently: `dgp reconstruct` warns when this is below `COVERAGE_WARNING`.
+        """
+        from dgp.metrics import surface_distances
+
+        if len(mesh.faces) == 0:
+            return 0.0
+        pts = self.frame.from_unit(self.points[:: max(1, len(self.points) // 20000)])
+        reach = within * self.patches.radius * self.frame.scale
+        return float(np.mean(surface_distances(mesh, pts)[0] <= reach))
+
     # ------------------------------------------------------------------ state files
 
     def state_dict(self) -> dict:
@@ -369,7 +385,8 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
 
     cfg = (config or ReconstructionConfig()).validate()
     resolve_device(cfg.device)
-    cloud = ensure_normals(cloud.require(max(cfg.min_points, 4)))
+    check_surface(cloud.require(max(cfg.min_points, 4)).points, cloud.source)
+    cloud = ensure_normals(cloud)
     t0 = time.time()
     torch.manual_seed(cfg.seed)
     frame = unit_frame(cloud.points)
