@@ -139,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--views", type=int, default=1, help="number of views around the object (%(default)s)")
     p.add_argument("--elevation", type=float, default=15.0, help="camera degrees above the horizon (%(default)s)")
     p.add_argument("--point-size", type=float, default=None, help="point diameter in pixels (default: from the size)")
+    p.add_argument(
+        "--backend",
+        choices=["auto", "vulkan", "opengl"],
+        default="auto",
+        help="window: Vulkan (Open3D's visualizer, a panel to toggle each file) or OpenGL (keys: "
+        "1-9 toggle the n-th file, N normals, +/- point size, R reset, Q close); auto: Vulkan where it "
+        "can start (%(default)s)",
+    )
+    p.add_argument("--grab", metavar="OUT.png", help="OpenGL window: save what it shows once drawn, then close")
     # the command-line face is the only part of dgp that reaches the viewer package, lazily
     p.set_defaults(func=handler("viewer.app:cmd_view"))
 

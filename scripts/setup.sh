@@ -10,9 +10,13 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=.venv
-# Open3D's shared library links libusb, libGL and libEGL (minimal Debian images lack the last two).
-# Pictures are ray cast on the CPU, so no Vulkan or Mesa driver is needed.
-SYS_PKGS=(libusb-1.0-0 libgl1 libegl1)
+# Open3D's shared library links libusb, libGL and libEGL (minimal Debian images lack the last two);
+# its window (dgp view) needs the Vulkan loader and a driver (Mesa's software one where there is no
+# GPU). Pictures (--screenshot) are ray cast on the CPU and need neither.
+SYS_PKGS=(libusb-1.0-0 libgl1 libegl1 libvulkan1 mesa-vulkan-drivers)
+# Packages only some callers need (scripts/test.sh: a virtual X server and a screen grabber for
+# the window tests); when they cannot be installed, the tests that need them are skipped.
+read -r -a EXTRA <<< "${EXTRA_SYS_PKGS:-}"
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -22,8 +26,23 @@ if command -v dpkg-query >/dev/null 2>&1; then
         fi
     done
 fi
+extra_missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in ${EXTRA[@]+"${EXTRA[@]}"}; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            extra_missing+=("$p")
+        fi
+    done
+fi
+can_apt=no
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then can_apt=yes; fi
+if [ ${#extra_missing[@]} -gt 0 ] && [ $can_apt = no ]; then
+    echo "[setup] optional system packages missing (the tests that need them will be skipped): ${extra_missing[*]}" >&2
+    extra_missing=()
+fi
+missing+=(${extra_missing[@]+"${extra_missing[@]}"})
 if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if [ $can_apt = yes ]; then
         echo "[setup] installing system packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest. Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+EXTRA_SYS_PKGS="xvfb imagemagick" bash scripts/setup.sh
 marker=(-m "not slow")
 args=()
 for a in "$@"; do

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,23 +90,159 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def show(paths, compare=None, normals: bool = False) -> None:
-    """Open an interactive Open3D window with each file as a toggleable geometry."""
+def vulkan_available() -> bool:
+    """True when a Vulkan instance with at least one device can be created (Open3D's window needs it).
+
+    Probed through the Vulkan loader with ctypes, because Open3D's renderer aborts the whole
+    process (no Python exception) when it cannot create its instance.
+    """
+    import ctypes
+
+    try:
+        vk = ctypes.CDLL("libvulkan.so.1")
+    except OSError:
+        return False
+
+    class InstanceCreateInfo(ctypes.Structure):
+        _fields_ = [
+            ("sType", ctypes.c_int),
+            ("pNext", ctypes.c_void_p),
+            ("flags", ctypes.c_uint32),
+            ("pApplicationInfo", ctypes.c_void_p),
+            ("enabledLayerCount", ctypes.c_uint32),
+            ("ppEnabledLayerNames", ctypes.c_void_p),
+            ("enabledExtensionCount", ctypes.c_uint32),
+            ("ppEnabledExtensionNames", ctypes.c_void_p),
+        ]
+
+    info = InstanceCreateInfo(1, None, 0, None, 0, None, 0, None)  # 1: VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+    instance = ctypes.c_void_p()
+    if vk.vkCreateInstance(ctypes.byref(info), None, ctypes.byref(instance)) != 0:
+        return False
+    count = ctypes.c_uint32(0)
+    try:
+        vk.vkEnumeratePhysicalDevices(instance, ctypes.byref(count), None)
+    finally:
+        vk.vkDestroyInstance(instance, None)
+    return count.value > 0
+
+
+#: the keys of the OpenGL window (Open3D's own keys work too: H prints them)
+GL_KEYS = "1-9: show/hide the n-th file; N: normals; +/-: point size; R: reset the view; Q or Esc: close"
+
+
+#: point clouds larger than this are shown subsampled (uniformly, seeded) so the window stays interactive
+WINDOW_MAX_POINTS = 2_000_000
+
+
+def window_objects(paths, max_points: int = WINDOW_MAX_POINTS, seed: int = 0) -> list:
+    """``(name, object)`` per geometry the window shows: each file; a state (``.pt``) as its charts
+    coloured by patch and its input points; clouds above ``max_points`` subsampled (said on stderr)."""
+    from dgp.pointcloud import PointCloud
+
+    out = []
+    for p in paths:
+        name = Path(p).name
+        if kind_of(p) == "state":
+            from dgp.reconstruction import Reconstruction
+
+            rec = Reconstruction.load(p)
+            out += [(f"{name} charts", rec.chart_mesh())]
+            out += [(f"{name} input points", PointCloud(rec.frame.from_unit(rec.points), rec.normals))]
+        else:
+            out.append((name, load(p)))
+    for i, (name, obj) in enumerate(out):
+        if isinstance(obj, PointCloud) and len(obj) > max_points:
+            keep = np.sort(np.random.default_rng(seed).choice(len(obj), max_points, replace=False))
+            print(f"dgp view: {name}: showing {max_points:,} of its {len(obj):,} points", file=sys.stderr)
+            out[i] = (name, obj.subset(keep))
+    return out
+
+
+def show(paths, compare=None, normals: bool = False, backend: str = "auto", grab=None) -> str:
+    """Open an interactive window with each file as a named, toggleable geometry; return the
+    backend used.
+
+    ``backend``: ``"vulkan"`` (Open3D's new visualizer: a side panel lists the geometries),
+    ``"opengl"`` (the legacy visualizer: keys 1-9 toggle the files, see `GL_KEYS`), or
+    ``"auto"``: Vulkan when `vulkan_available`, else OpenGL. ``grab`` (OpenGL only): save what
+    the window shows to that PNG once it has drawn, then close (for bug reports and tests).
+    """
     if not has_display():
         raise InputError(
             "no display to open a window on; write a picture instead with "
             "`dgp view FILE ... --screenshot out.png` (add --views 4 for several angles)"
         )
+    if backend == "auto":
+        vulkan = vulkan_available()
+        if not vulkan:
+            print("dgp view: Vulkan is not available here; using the OpenGL window", file=sys.stderr)
+        backend = "vulkan" if vulkan and grab is None else "opengl"
+    elif backend == "vulkan" and not vulkan_available():
+        raise InputError(
+            "the Vulkan window cannot start here (no Vulkan loader or driver: install libvulkan1 and "
+            "mesa-vulkan-drivers, or run scripts/setup.sh); --backend opengl works without it"
+        )
+    ref = load(compare) if compare else None
+    geoms, bar = geometries(window_objects(paths), ref, normals)
+    if bar is not None:
+        print(f"colour scale: distance to {Path(compare).name}, 0 to {bar[0]:.4g} of its diagonal ({bar[2]})")
+    if backend == "vulkan":
+        import open3d as o3d
+
+        o3d.visualization.draw(
+            [{"name": n, "geometry": g} for n, g in geoms],
+            title="dgp view",
+            show_skybox=False,
+            bg_color=(1.0, 1.0, 1.0, 1.0),
+        )
+    else:
+        _show_opengl(geoms, grab)
+    return backend
+
+
+def _show_opengl(geoms, grab=None) -> None:
+    """The legacy Open3D window: one geometry per file, toggled by the number keys."""
+    import time
+
     import open3d as o3d
 
-    ref = load(compare) if compare else None
-    geoms, _ = geometries([(Path(p).name, load(p)) for p in paths], ref, normals)
-    o3d.visualization.draw(
-        [{"name": n, "geometry": g} for n, g in geoms],
-        title="dgp view",
-        show_skybox=False,
-        bg_color=(1.0, 1.0, 1.0, 1.0),
-    )
+    vis = o3d.visualization.VisualizerWithKeyCallback()
+    names = ", ".join(f"{i + 1}: {n}" for i, (n, _) in enumerate(geoms))
+    if not vis.create_window(window_name=f"dgp view - {names}", width=1024, height=768):
+        raise InputError("the OpenGL window could not be created on this display")
+    shown = [True] * len(geoms)
+    for _, g in geoms:
+        vis.add_geometry(g)
+    vis.get_render_option().background_color = np.ones(3)
+
+    def toggle(i):
+        def callback(v):
+            shown[i] = not shown[i]
+            (v.add_geometry if shown[i] else v.remove_geometry)(geoms[i][1], reset_bounding_box=False)
+            return True
+
+        return callback
+
+    for i in range(min(9, len(geoms))):
+        vis.register_key_callback(ord("1") + i, toggle(i))
+    opts = vis.get_render_option()
+    vis.register_key_callback(ord("N"), lambda v: setattr(opts, "point_show_normal", not opts.point_show_normal))
+    vis.register_key_callback(ord("="), lambda v: setattr(opts, "point_size", opts.point_size + 1))
+    vis.register_key_callback(ord("-"), lambda v: setattr(opts, "point_size", max(1.0, opts.point_size - 1)))
+    try:
+        if grab is None:
+            vis.run()
+        else:
+            start = time.time()
+            while time.time() - start < 2.0 and vis.poll_events():
+                vis.update_renderer()
+            from dgp.util import save_png
+
+            frame = np.asarray(vis.capture_screen_float_buffer(True))
+            save_png(grab, (np.clip(frame, 0, 1) * 255).astype(np.uint8))
+    finally:
+        vis.destroy_window()
 
 
 def snapshot(
@@ -166,6 +303,8 @@ def cmd_view(args) -> int:
         raise InputError("--views must be at least 1")
     if args.point_size is not None and args.point_size <= 0:
         raise InputError("--point-size must be positive")
+    if args.grab and args.backend == "vulkan":
+        raise InputError("--grab saves the OpenGL window: use it with --backend opengl or auto")
     for p in args.files + ([args.compare] if args.compare else []):
         kind_of(p)
         if not Path(p).exists():
@@ -185,5 +324,7 @@ def cmd_view(args) -> int:
         )
         print(f"wrote {args.screenshot}")
     else:
-        show(args.files, args.compare, args.normals)
+        show(args.files, args.compare, args.normals, args.backend, args.grab)
+        if args.grab:
+            print(f"wrote {args.grab}")
     return 0

@@ -130,3 +130,24 @@ def test_error_colours_measure_what_dgp_evaluate_measures():
     d = mesh_distances(probe, box)
     assert np.allclose(d, [0.1, 0.3, 0.0], atol=1e-6)
     assert np.allclose(d, surface_distances(box, probe.vertices)[0])
+
+
+def test_window_objects_show_a_state_with_its_points_and_subsample_huge_clouds(tmp_path, capsys):
+    import numpy as np
+
+    import dgp
+    from dgp.io import write_points
+    from dgp.pointcloud import PointCloud
+    from viewer.app import window_objects
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(800, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    cfg = dgp.ReconstructionConfig(radius=0.3, local_steps=5, consistency_steps=0, progress=False)
+    dgp.reconstruct(PointCloud(d, d), cfg).save(tmp_path / "fit.pt")
+    write_points(tmp_path / "big.ply", PointCloud(rng.normal(size=(5000, 3))))
+    objs = window_objects([tmp_path / "fit.pt", tmp_path / "big.ply"], max_points=1000)
+    names = [n for n, _ in objs]
+    assert names == ["fit.pt charts", "fit.pt input points", "big.ply"]
+    assert len(objs[1][1]) == 800 and len(objs[2][1]) == 1000
+    assert "showing 1,000 of its 5,000 points" in capsys.readouterr().err
