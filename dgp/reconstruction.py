@@ -205,6 +205,8 @@ class Reconstruction:
 
         density = int(density or self.config.density)
         _, pts, nrm, keep = self._dense(density)
+        if not keep.any():  # no chart sample survived: an empty mesh, which callers refuse to write
+            return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
         v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth or self.config.poisson_depth, trim=0.0)
         trim = self.config.trim if trim is None else trim
         if trim > 0:

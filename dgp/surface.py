@@ -72,6 +72,8 @@ def poisson_mesh(points: np.ndarray, normals: np.ndarray, depth: int = 9, trim: 
     """
     import open3d as o3d
 
+    if len(points) == 0:  # nothing to mesh (Open3D would raise "no normals")
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
     pcd.normals = o3d.utility.Vector3dVector(np.asarray(normals, np.float64))
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
