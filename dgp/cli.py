@@ -25,7 +25,6 @@ def handler(target: str):
         module, name = target.split(":")
         return getattr(importlib.import_module(module), name)(args)
 
-    call.target = target
     return call
 
 

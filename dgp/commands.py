@@ -95,7 +95,6 @@ def cmd_reconstruct(args) -> int:
     import torch
 
     from dgp.io import read_points
-    from dgp.pointcloud import check_surface
     from dgp.reconstruction import reconstruct
 
     _check_out(args.output, MESH_EXTS, "-o")
@@ -109,7 +108,6 @@ def cmd_reconstruct(args) -> int:
     cloud = read_points(args.input)
     if args.method != "dgp":
         return _baseline(args, cloud)
-    check_surface(cloud.points, cloud.source)
     if not cloud.has_normals:
         print("the input has no normals: estimating and orienting them")
     rec = reconstruct(cloud, cfg)

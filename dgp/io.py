@@ -398,11 +398,6 @@ def float32_loss(points: np.ndarray) -> float:
     return float(np.abs(pts - pts.astype(np.float32).astype(np.float64)).max()) if pts.size else 0.0
 
 
-def needs_float64(points: np.ndarray, spacing: float) -> bool:
-    """True when float32 would move ``points`` by more than `FLOAT32_TOLERANCE` x ``spacing``."""
-    return float32_loss(points) > FLOAT32_TOLERANCE * spacing
-
-
 def _edge_spacing(mesh) -> float:
     lengths = mesh.edges_unique_length
     lengths = lengths[lengths > 0]
@@ -427,9 +422,9 @@ def write_mesh(path, mesh) -> None:
     if not isinstance(mesh, trimesh.Trimesh):
         vertices, faces = mesh
         mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
-    wide = len(mesh.vertices) > 0 and ext in (".ply",) + FLOAT32_FORMATS
-    if wide and needs_float64(mesh.vertices, _edge_spacing(mesh)):
-        loss, spacing = float32_loss(mesh.vertices), _edge_spacing(mesh)
+    spacing = _edge_spacing(mesh) if len(mesh.vertices) else 0.0
+    loss = float32_loss(mesh.vertices) if ext in (".ply",) + FLOAT32_FORMATS else 0.0
+    if loss > FLOAT32_TOLERANCE * spacing:
         if ext in FLOAT32_FORMATS:
             raise InputError(
                 f"{ext} stores float32 coordinates, which would move these vertices by up to {loss:.3g} "
@@ -444,9 +439,9 @@ def write_mesh(path, mesh) -> None:
             _write_ply(tmp, np.asarray(mesh.vertices), faces=np.asarray(mesh.faces), face_colors=colors, comment=note)
         return
     kw = {}
-    if ext in (".obj", ".off") and len(mesh.vertices):
+    if ext in (".obj", ".off") and spacing > 0:
         # text formats: enough decimals for the tolerance at this mesh's scale (trimesh writes 8)
-        kw["digits"] = max(8, int(np.ceil(-np.log10(FLOAT32_TOLERANCE * _edge_spacing(mesh)))) + 1)
+        kw["digits"] = max(8, int(np.ceil(-np.log10(FLOAT32_TOLERANCE * spacing))) + 1)
     with atomic_path(path) as tmp:
         mesh.export(str(tmp), **kw)
 

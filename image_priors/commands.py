@@ -26,6 +26,7 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
     """Fit, write the output and optional plot, print a report; return the FitResult."""
     import torch
 
+    from dgp.fit import resolve_device
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr, ssim
     from image_priors.operators import Compose
@@ -53,7 +54,7 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
         lr=args.lr,
         stop=args.stop,
         sigma=sigma01,
-        device=_device(args.device),
+        device=str(resolve_device(args.device)),
         seed=args.seed,
         progress=not args.quiet,
         ema=args.ema,
@@ -115,12 +116,6 @@ def _plot(path, res):
         ax[0, 1].legend()
     fig.tight_layout()
     save_png(path, fig)
-
-
-def _device(name):
-    from dgp.fit import resolve_device
-
-    return str(resolve_device(name))
 
 
 def _truth(args, shape):
