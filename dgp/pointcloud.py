@@ -176,17 +176,34 @@ def check_surface(points: np.ndarray, source: str | None = None) -> str:
     return "planar" if sv[2] <= 1e-9 * sv[0] + resolution * np.sqrt(n) else "surface"
 
 
-def estimate_noise(points: np.ndarray, k: int = 24, max_points: int = 20000, seed: int = 0) -> float:
-    """Estimate the noise level of a sampled surface: RMS distance of points to their local PCA planes.
+def estimate_noise(
+    points: np.ndarray,
+    k: int = 32,
+    max_points: int = 4000,
+    seed: int = 0,
+    ratio: float = 4.0,
+    max_k: int = 1024,
+    budget: int = 400_000,
+) -> float:
+    """Estimate the noise level of a sampled surface (the standard deviation along the normal).
 
-    Each (sub-sampled) point's ``k`` nearest neighbours give a plane by PCA; the smallest
-    eigenvalue is the mean squared distance to it. The fitted plane absorbs part of the noise
-    (about a fraction 3/k), which is corrected for; curvature adds a small positive bias.
+    Around each of ``max_points`` random points, its ``k`` nearest neighbours are put in their
+    PCA frame and a quadric height field ``h = a x² + b xy + c y² + d x + e y + f`` is fit to them
+    by least squares; the mean squared residual, corrected for the 6 fitted parameters, estimates
+    sigma² there, and the **median** over the points is returned. The quadric absorbs the
+    curvature (a plane reads curvature as noise: the former estimator read 1.3e-3 of the
+    diagonal on a noise-free 20k-point bunny), and the median ignores creases, rims and
+    misregistered sweeps that only a few neighbourhoods see. When the neighbourhoods are
+    narrower than ``ratio`` x the estimate (noise comparable to the point spacing: a plane
+    through a ball of noise reads too little), ``k`` grows and the estimate is redone, up to
+    ``max_k``; the work is held near ``budget`` neighbour rows by using fewer points for large k.
+    Measured against known Gaussian noise on the shared meshes (20k and 150k points, 0 to 1% of
+    the diagonal) it lands within 15% (tests/dgp/test_noise.py).
 
     Parameters
     ----------
     points : (N, 3) float
-    k : neighbours per local plane
+    k : neighbours per local fit at the start
 
     Returns
     -------
@@ -200,15 +217,26 @@ def estimate_noise(points: np.ndarray, k: int = 24, max_points: int = 20000, see
     from scipy.spatial import cKDTree
 
     pts = np.asarray(points, dtype=np.float64)
-    k = int(min(k, len(pts)))
-    if k < 4:
+    n = len(pts)
+    if n < 10:
         return 0.0
     rng = np.random.default_rng(seed)
-    query = pts if len(pts) <= max_points else pts[rng.choice(len(pts), max_points, replace=False)]
-    _, idx = cKDTree(pts).query(query, k=k)
-    nb = pts[idx]  # (M, k, 3)
-    nb = nb - nb.mean(axis=1, keepdims=True)
-    cov = np.einsum("mki,mkj->mij", nb, nb) / k
-    smallest = np.linalg.eigvalsh(cov)[:, 0]
-    mean_sq = float(np.mean(np.maximum(smallest, 0.0))) * k / max(k - 3, 1)
-    return float(np.sqrt(mean_sq))
+    query = pts if n <= max_points else pts[rng.choice(n, max_points, replace=False)]
+    tree = cKDTree(pts)
+    while True:
+        kk = int(min(k, n))
+        dist, idx = tree.query(query[: max(500, budget // kk)], k=kk)
+        nb = pts[idx]
+        nb = nb - nb.mean(axis=1, keepdims=True)
+        _, axes = np.linalg.eigh(np.einsum("mki,mkj->mij", nb, nb))
+        loc = np.einsum("mki,mij->mkj", nb, axes)  # first column along the smallest axis (the normal)
+        h, x, y = loc[..., 0], loc[..., 2], loc[..., 1]
+        design = np.stack([x * x, x * y, y * y, x, y, np.ones_like(x)], axis=-1)  # (M, k, 6)
+        gram = np.einsum("mki,mkj->mij", design, design) + 1e-12 * np.eye(6)
+        coef = np.linalg.solve(gram, np.einsum("mki,mk->mi", design, h)[..., None])[..., 0]
+        resid = h - np.einsum("mki,mi->mk", design, coef)
+        sigma = float(np.sqrt(np.median((resid**2).sum(axis=1) / max(kk - 6, 1))))
+        reach = float(np.median(dist[:, -1]))
+        if reach >= ratio * sigma or kk >= min(max_k, n):
+            return sigma
+        k = min(max_k, int(k * max(2.0, 1.2 * (ratio * sigma / reach) ** 2)))
