@@ -1,6 +1,7 @@
 """Tests of `dgp.metrics`."""
 
 import numpy as np
+import pytest
 
 from dgp.metrics import compare_points
 
@@ -36,3 +37,25 @@ def test_mesh_metrics_are_exact_point_to_surface():
     assert np.isclose(r["chamfer_l1"], 0.01 / np.sqrt(2), rtol=1e-4)
     assert np.isclose(r["hausdorff"], 0.01 / np.sqrt(2), rtol=1e-4)
     assert np.isclose(r["normal_consistency"], 1.0)
+
+
+def test_scan_distances_see_holes_and_spurious_surface():
+    """Against its own scan, a mesh with a hole reads a large scan->mesh max and boundary edges;
+    a mesh with extra surface reads a large mesh->scan p99; a faithful one reads neither."""
+    import trimesh
+
+    from dgp.metrics import scan_distances
+
+    sphere = trimesh.creation.icosphere(subdivisions=4)
+    scan = trimesh.sample.sample_surface(sphere, 5000, seed=0)[0]
+    good = scan_distances(sphere, scan, n_samples=5000)
+    assert good["scan_to_mesh_mean"] < 0.01 and good["boundary_edges"] == 0
+    assert good["scan_to_mesh_mean_diag"] == pytest.approx(good["scan_to_mesh_mean"] / good["diagonal"])
+    holed = sphere.copy()
+    holed.update_faces(holed.triangles_center[:, 2] < 0.7)  # the cap above z = 0.7 cut away
+    bad = scan_distances(holed, scan, n_samples=5000)
+    assert bad["boundary_edges"] > 0 and bad["scan_to_mesh_max"] > 0.2 > good["scan_to_mesh_max"]
+    extra = trimesh.util.concatenate(
+        [sphere, trimesh.creation.box(extents=(0.5, 0.5, 0.5)).apply_translation((3, 0, 0))]
+    )
+    assert scan_distances(extra, scan, n_samples=5000)["mesh_to_scan_p99"] > 1.0 > good["mesh_to_scan_p99"]
