@@ -104,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_flags(p)
     p.set_defaults(func=handler("dgp.commands:cmd_export"))
 
-    p = sub.add_parser("evaluate", help="Chamfer, Hausdorff, normal consistency and F-score against a reference")
+    p = sub.add_parser(
+        "evaluate",
+        help="Chamfer, Hausdorff, normal consistency and F-score against a ground truth; "
+        "against the input scan when there is none (scan->mesh mean and max, mesh->scan mean and 99th percentile)",
+    )
     p.add_argument("recon", help="reconstructed mesh or points")
     p.add_argument("reference", help="ground-truth mesh or points")
     p.add_argument(

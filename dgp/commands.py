@@ -77,7 +77,7 @@ def _write_outputs(rec, args, out) -> None:
         if covered < COVERAGE_WARNING:
             print(
                 f"warning: only {100 * covered:.1f}% of the input points lie within half a patch radius of the mesh; "
-                f"parts of the scan may be smaller than a patch (radius {rec.config.radius:g} of the diagonal): "
+                f"parts of the scan may be smaller than a patch (radius {rec.patches.radius:.3g} of the diagonal): "
                 "try a smaller --radius",
                 file=sys.stderr,
             )
@@ -113,7 +113,8 @@ def cmd_reconstruct(args) -> int:
     rec = reconstruct(cloud, cfg)
     print(
         f"fitted {int(rec.fitted.sum())}/{len(rec.patches)} patches in {rec.seconds:.1f} s "
-        f"(noise estimate {rec.sigma:.4g} of the diagonal)"
+        f"(noise estimate {rec.sigma:.4g}, patch radius {rec.patches.radius:.4g}"
+        f"{' from the data' if not rec.config.radius else ''}, of the diagonal)"
     )
     if rec.interrupted:
         print("interrupted: writing the result so far", file=sys.stderr)
@@ -156,7 +157,7 @@ def cmd_export(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from dgp.io import read_any
-    from dgp.metrics import compare_meshes
+    from dgp.metrics import SCAN_KEYS, compare_meshes, scan_distances
 
     recon, ref = read_any(args.recon), read_any(args.reference)
     res = compare_meshes(
@@ -167,17 +168,35 @@ def cmd_evaluate(args) -> int:
         reference=str(args.reference),
         distances="point to point" if args.point_to_point else "point to surface",
     )
+    scan_mode = hasattr(recon, "faces") and not hasattr(ref, "faces")
+    if scan_mode:  # no ground truth: how the mesh sits on its own scan (SRB-style)
+        res["scan"] = scan_distances(recon, ref.points, n_samples=args.samples, seed=args.seed)
     if args.json:
         print(json.dumps(res, indent=2))
+        return 0
+    if scan_mode:
+        s = res["scan"]
+        print(
+            f"{args.recon} against the scan {args.reference} "
+            f"(no ground truth; in the scan's units, diagonal {s['diagonal']:.6g})"
+        )
+        for k in SCAN_KEYS:
+            print(f"  {k:<19}{s[k]:<12.6g}({s[k + '_diag']:.3e} of the diagonal)")
+        print(f"  {'boundary_edges':<19}{s['boundary_edges']}")
+        print("and as against a reference:")
     else:
         print(
             f"{args.recon} against {args.reference} ({res['distances']} distances, in units of the "
             "reference's diagonal)"
         )
-        for k in ("chamfer_l1", "chamfer_l2", "hausdorff", "normal_consistency", "fscore", "precision", "recall"):
-            if k in res:
-                print(f"  {k:<19}{res[k]:.6g}")
-        print(f"  (F-score threshold {args.threshold})")
+    for k in ("chamfer_l1", "chamfer_l2", "hausdorff", "normal_consistency", "fscore", "precision", "recall"):
+        if k in res:
+            print(f"  {k:<19}{res[k]:.6g}")
+    print(f"  {'chamfer_l1_units':<19}{res['chamfer_l1_units']:.6g}  (in the reference's units)")
+    print(f"  {'hausdorff_units':<19}{res['hausdorff_units']:.6g}")
+    if "boundary_edges" in res and not scan_mode:
+        print(f"  {'boundary_edges':<19}{res['boundary_edges']}")
+    print(f"  (F-score threshold {args.threshold})")
     return 0
 
 

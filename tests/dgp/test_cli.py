@@ -85,6 +85,14 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
     proc = _cli("evaluate", out, tmp_path / "gt.off", "--json", "--samples", "20000", "--point-to-point")
     p2p = json.loads(proc.stdout)
     assert p2p["distances"] == "point to point" and p2p["chamfer_l1"] > res["chamfer_l1"]  # the sampling floor
+    assert res["chamfer_l1_units"] == pytest.approx(res["chamfer_l1"] * res["diagonal"])
+    # against the input scan (no ground truth): the SRB-style distances, in the scan's units
+    proc = _cli("evaluate", out, tmp_path / "in.ply", "--samples", "20000")
+    assert proc.returncode == 0, proc.stderr
+    for key in ("scan_to_mesh_mean", "scan_to_mesh_max", "mesh_to_scan_mean", "mesh_to_scan_p99", "boundary_edges"):
+        assert key in proc.stdout
+    scan = json.loads(_cli("evaluate", out, tmp_path / "in.ply", "--json", "--samples", "20000").stdout)["scan"]
+    assert 0 < scan["scan_to_mesh_mean"] < 0.05 and scan["scan_to_mesh_mean"] <= scan["scan_to_mesh_max"]
 
 
 @pytest.mark.parametrize(
