@@ -82,6 +82,49 @@ class Patches:
         )
 
 
+#: `auto_radius`: r is at least SPACINGS_PER_RADIUS surface spacings (detail: the radius at which a
+#: chart still follows the relief of a clean dense scan) and NOISES_PER_RADIUS noise levels
+#: (averaging: a patch must be wide against the noise it smooths), within [MIN_RADIUS, MAX_RADIUS]
+#: of the diagonal. Chosen in benchmarks/results/radius.md.
+SPACINGS_PER_RADIUS = 4.0
+NOISES_PER_RADIUS = 8.0
+MIN_RADIUS = 0.01
+MAX_RADIUS = 0.04
+
+
+def surface_spacing(points: np.ndarray, k: int = 16, max_points: int = 20000, seed: int = 0) -> float:
+    """The typical distance between neighbouring samples of the surface: the side of the area
+    each point covers, ``rho_k sqrt(pi / k)`` with ``rho_k`` the median distance to the k-th
+    neighbour (less sensitive to noise and duplicates than the nearest neighbour's distance).
+
+    >>> rng = np.random.default_rng(0)
+    >>> grid = np.c_[np.stack(np.meshgrid(np.arange(100.0), np.arange(100.0)), -1).reshape(-1, 2), np.zeros(10000)]
+    >>> round(surface_spacing(grid), 1)
+    1.0
+    """
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(points, dtype=np.float64)
+    k = int(min(k, len(pts) - 1))
+    if k < 1:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    query = pts if len(pts) <= max_points else pts[rng.choice(len(pts), max_points, replace=False)]
+    rho = float(np.median(cKDTree(pts).query(query, k=k + 1)[0][:, -1]))
+    return rho * float(np.sqrt(np.pi / k))
+
+
+def auto_radius(spacing: float, sigma: float) -> float:
+    """The patch radius (fraction of the diagonal) a cloud of this surface ``spacing`` and noise
+    ``sigma`` (both in units of the diagonal) calls for:
+    ``clip(max(SPACINGS_PER_RADIUS spacing, NOISES_PER_RADIUS sigma), MIN_RADIUS, MAX_RADIUS)``.
+
+    >>> auto_radius(0.003, 0.0005), auto_radius(0.006, 0.005), auto_radius(0.0005, 0.0)
+    (0.012, 0.04, 0.01)
+    """
+    return float(np.clip(max(SPACINGS_PER_RADIUS * spacing, NOISES_PER_RADIUS * sigma), MIN_RADIUS, MAX_RADIUS))
+
+
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
     """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
 

@@ -24,7 +24,7 @@ import torch
 from dgp.charts import ChartState
 from dgp.errors import InputError
 from dgp.fit import ChartFitConfig, fit_consistency, fit_local, resolve_device
-from dgp.patches import Patches, make_patches
+from dgp.patches import Patches, auto_radius, make_patches, surface_spacing
 from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, unit_frame
 from dgp.settings import (
     SettingError,
@@ -40,6 +40,11 @@ from dgp.settings import (
 STATE_VERSION = 1
 #: `dgp reconstruct` warns when a smaller fraction of the input lies near its mesh (`Reconstruction.coverage`)
 COVERAGE_WARNING = 0.99
+#: `ReconstructionConfig.support` counts in units of noise + GAP_SPACINGS surface spacings
+#: (`dgp.patches.surface_spacing`): the nearest-neighbour spacing alone cut half the samples of a
+#: clean, randomly sampled surface (a point is further than the median spacing from its nearest
+#: neighbour half the time)
+GAP_SPACINGS = 2.0
 #: radius, in median point spacings, of the ball in which `ReconstructionConfig.min_density` counts points
 DENSITY_RADIUS = 3.0
 
@@ -50,7 +55,14 @@ class ReconstructionConfig(ChartFitConfig):
     outputs' below. Each field carries its help text and check (`dgp.settings`); the command-line
     flags and docs/settings.md are derived from them."""
 
-    radius: float = setting(0.04, "patch radius r, fraction of the bounding-box diagonal", positive, group="patches")
+    radius: float = setting(
+        0.0,
+        "patch radius r, fraction of the bounding-box diagonal; 0 or auto = from the cloud's point spacing and noise "
+        "(dgp.patches.auto_radius)",
+        non_negative,
+        group="patches",
+        parse=lambda text: 0.0 if text.strip().lower() == "auto" else float(text),
+    )
     padding: float = setting(
         1.5, "a patch takes the points within padding x r of its centre", at_least(1), group="patches"
     )
@@ -67,12 +79,12 @@ class ReconstructionConfig(ChartFitConfig):
     core: float = setting(1.0, "keep chart samples within core x r of the patch centre", positive, group="output")
     support: float = setting(
         1.0,
-        "keep chart samples within support x (noise + point spacing) of an input point; 0 = off",
+        f"keep chart samples within support x (noise + {GAP_SPACINGS:g} point spacings) of an input point; 0 = off",
         non_negative,
         group="output",
     )
     min_density: float = setting(
-        0.5,
+        0.2,
         f"keep chart samples where the input points within {DENSITY_RADIUS:g} spacings number at least this fraction "
         "of the median such count (trims the fringe noise spreads past the rim of an open scan); 0 = off",
         in_range(0, 1, closed_high=False),
@@ -119,6 +131,8 @@ class Reconstruction:
     charts : ChartState, stacked weights of all P charts
     fitted : (P,) bool, charts whose fit completed (False after an interruption)
     sigma : float, the estimated noise level (unit frame)
+    (the patch radius used, chosen by `dgp.patches.auto_radius` when ``config.radius`` is 0, is
+    ``patches.radius``)
     seconds : float, fitting time
     """
 
@@ -156,7 +170,10 @@ class Reconstruction:
         tree = cKDTree(self.points)
         some = self.points[:: max(1, len(self.points) // 20000)]
         spacing = float(np.median(tree.query(some, k=2)[0][:, 1]))
-        reach = self.config.support * (self.sigma + spacing) if self.config.support > 0 else np.inf
+        # a surface location lies further than t from every sample of a surface sampled at spacing h
+        # with probability about exp(-pi t² / h²): GAP_SPACINGS h leaves no holes where there is data
+        gap = GAP_SPACINGS * surface_spacing(self.points)
+        reach = self.config.support * (self.sigma + gap) if self.config.support > 0 else np.inf
         if self.config.min_density > 0:
             # the input's typical density: points within DENSITY_RADIUS spacings of an input point
             typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
@@ -210,10 +227,14 @@ class Reconstruction:
         v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth or self.config.poisson_depth, trim=0.0)
         trim = self.config.trim if trim is None else trim
         if trim > 0:
-            from scipy.spatial import cKDTree
-
             samples = pts[keep]
-            spacing = float(np.median(cKDTree(samples).query(samples, k=2)[0][:, 1]))
+            # the step between neighbouring samples of one chart's grid: where a single chart covers
+            # the surface, the samples are that far apart (the pooled samples' nearest-neighbour
+            # spacing is much smaller where charts overlap, and trimmed holes into the rest)
+            grid = pts.reshape(-1, density, density, 3)
+            spacing = float(
+                np.median(np.linalg.norm(np.diff(grid, axis=2), axis=-1)[keep.reshape(grid.shape[:3])[:, :, 1:]])
+            )
             pocket = np.pi * (self.config.pockets * self.patches.radius) ** 2
             v, f = trim_unsupported(v, f, samples, trim * spacing, keep_pockets=pocket)
         return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
@@ -394,11 +415,12 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     frame = unit_frame(cloud.points)
     pts = frame.to_unit(cloud.points)
     sigma = estimate_noise(pts, seed=cfg.seed)
+    radius = cfg.radius or auto_radius(surface_spacing(pts, seed=cfg.seed), sigma)
     try:
         patches = make_patches(
             pts,
             cloud.normals,
-            cfg.radius,
+            radius,
             cfg.padding,
             cfg.angle,
             cfg.min_points,

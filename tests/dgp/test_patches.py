@@ -1,6 +1,7 @@
 """Tests of `dgp.patches`."""
 
 import numpy as np
+import pytest
 
 from dgp.patches import blue_noise_uv, make_patches, poisson_disk
 
@@ -93,3 +94,19 @@ def test_patches_cover_every_point_within_the_core(rng):
         return ok
 
     assert core_covered(tight).all()
+
+
+def test_auto_radius_follows_spacing_and_noise(rng):
+    """A dense clean scan gets small patches (detail), a sparse or noisy one large patches
+    (averaging), within the documented bounds."""
+    from dgp.patches import MAX_RADIUS, MIN_RADIUS, auto_radius, surface_spacing
+
+    def plane(n, noise):
+        return np.c_[rng.uniform(size=(n, 2)), noise * rng.normal(size=n)] / np.sqrt(2)
+
+    dense, sparse = surface_spacing(plane(100_000, 0)), surface_spacing(plane(5_000, 0))
+    assert dense == pytest.approx(np.sqrt(0.5 / 100_000), rel=0.15)  # side of the area per point
+    assert sparse > 3 * dense
+    assert MIN_RADIUS <= auto_radius(dense, 0.0) < auto_radius(sparse, 0.0) <= MAX_RADIUS
+    assert auto_radius(dense, 0.0) < auto_radius(dense, 0.003)  # noise widens the patches
+    assert auto_radius(1e-9, 0.0) == MIN_RADIUS and auto_radius(1.0, 1.0) == MAX_RADIUS
