@@ -97,6 +97,11 @@ class ReconstructionConfig(ChartFitConfig):
         non_negative,
         group="output",
     )
+    watertight: bool = setting(
+        False,
+        "a closed surface for printing or simulation: no trim, and the scan's holes filled by Screened Poisson",
+        group="output",
+    )
     pockets: float = setting(
         0.5,
         "but keep such parts smaller than a disc of radius pockets x r (gaps between samples, not holes of the scan); "
@@ -224,7 +229,13 @@ class Reconstruction:
         _, pts, nrm, keep = self._dense(density)
         if not keep.any():  # no chart sample survived: an empty mesh, which callers refuse to write
             return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
-        v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth or self.config.poisson_depth, trim=0.0)
+        depth = depth or self.config.poisson_depth
+        if self.config.watertight:
+            # the surface that closes an open scan bulges past the samples' bounding box, and Open3D
+            # clips it at its box (1.1 x the samples'): a box twice as wide, one level deeper, keeps it
+            v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth + 1, trim=0.0, scale=2.2)
+            return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
+        v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth, trim=0.0)
         trim = self.config.trim if trim is None else trim
         if trim > 0:
             samples = pts[keep]

@@ -153,3 +153,20 @@ def test_min_density_trims_the_fringe_beyond_an_open_rim():
     # the sheet itself keeps its samples (a stray one may fall where the density fluctuates low)
     inside = lambda s: (np.abs(s[:, :2]).max(1) < 0.9).sum()  # noqa: E731
     assert inside(tight) >= 0.98 * inside(loose)
+
+
+def test_watertight_closes_an_open_scan():
+    """A hemisphere (an open scan) keeps its rim by default (boundary edges) and is closed with
+    ``watertight``; the closed mesh still passes through the scanned half."""
+    from dgp.metrics import boundary_edges, surface_distances
+
+    rng = np.random.default_rng(5)
+    d = rng.normal(size=(3000, 3))
+    d[:, 2] = np.abs(d[:, 2])
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    rec = dgp.reconstruct(dgp.PointCloud(d, d), ReconstructionConfig(**{**FAST, "radius": 0.15}))
+    assert boundary_edges(rec.mesh(depth=6)) > 0
+    rec.config.watertight = True
+    closed = rec.mesh(depth=6)
+    assert boundary_edges(closed) == 0 and closed.is_watertight
+    assert np.median(surface_distances(closed, d)[0]) < 0.05
