@@ -217,6 +217,8 @@ def cmd_info(args) -> int:
         print(
             f"noise (RMS) {summary['noise_rms']:.4g}  ({100 * summary['noise_rms_of_diagonal']:.3f}% of the diagonal)"
         )
+        print(f"spacing     {summary['spacing']:.4g}  (the side of the area per point)")
+        print(f"radius      {summary['auto_radius_of_diagonal']:.4g} of the diagonal (the patch radius it calls for)")
     return 0
 
 

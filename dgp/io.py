@@ -495,12 +495,15 @@ def read_any(path):
 
 
 def describe(cloud: PointCloud) -> dict:
-    """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate."""
+    """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
+    spacing and the patch radius `dgp reconstruct` would choose (fractions of the diagonal)."""
+    from dgp.patches import auto_radius, surface_spacing
     from dgp.pointcloud import estimate_noise
 
     lo, hi = cloud.bbox
     noise = estimate_noise(cloud.points)
     diag = cloud.diagonal
+    spacing = surface_spacing(cloud.points)
     return {
         "file": cloud.source,
         "points": len(cloud),
@@ -510,4 +513,6 @@ def describe(cloud: PointCloud) -> dict:
         "has_normals": cloud.has_normals,
         "noise_rms": noise,
         "noise_rms_of_diagonal": noise / diag if diag > 0 else 0.0,
+        "spacing": spacing,
+        "auto_radius_of_diagonal": auto_radius(spacing / diag, noise / diag) if diag > 0 else 0.0,
     }

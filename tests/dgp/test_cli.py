@@ -188,6 +188,7 @@ def test_dgp_info_json_on_sample():
     assert info["points"] == 20000 and info["has_normals"]
     # the sample was made with noise 0.5% of the diagonal; the estimate must be near it
     assert 0.003 < info["noise_rms_of_diagonal"] < 0.006
+    assert 0.01 <= info["auto_radius_of_diagonal"] <= 0.04 and info["spacing"] > 0
 
 
 def test_bad_flag_exits_2():
