@@ -126,7 +126,32 @@ def settings(target: str) -> str:
     return settings_table(getattr(importlib.import_module(module), name))
 
 
-HEADLINES = {"surface-headline": surface_headline, "images-headline": images_headline, "demo-headline": demo_headline}
+def real_headline() -> str:
+    """DGP against Poisson depth 8 on each real scan, distances to the scan in its units (real.csv)."""
+    rows = [r for r in csv.DictReader((RESULTS / "real.csv").open()) if r["kind"] == "real"]
+    by = {(r["input"], r["method"]): r for r in rows}
+    out = []
+    for scan in dict.fromkeys(r["input"] for r in rows):
+        d, p = by.get((scan, "DGP")), by.get((scan, "Poisson d8"))
+        if d is None or p is None:
+            continue
+        dm, pm, dp, pp = float(d["a"]), float(p["a"]), float(d["d"]), float(p["d"])
+        out.append(
+            [scan, d["points"], f"{dm:.4f}", f"{pm:.4f}", f"{dm / pm:.2f}", f"{dp:.3f}", f"{pp:.3f}", f"{dp / pp:.2f}"]
+            + [f"{float(d['seconds']) / 60:.1f}"]
+        )
+    header = ["scan", "points", "scan→mesh mean: DGP", "Poisson d8", "ratio", "mesh→scan p99: DGP", "Poisson d8"]
+    return _table(header + ["ratio", "DGP minutes"], out) + (
+        "\n\nFrom [`benchmarks/results/real.md`](benchmarks/results/real.md)."
+    )
+
+
+HEADLINES = {
+    "real-headline": real_headline,
+    "surface-headline": surface_headline,
+    "images-headline": images_headline,
+    "demo-headline": demo_headline,
+}
 
 
 def render(key: str, doc: Path) -> str:
