@@ -81,3 +81,16 @@ def test_the_cli_names_the_flag(tmp_path):
 def test_settings_table_lists_every_field():
     table = settings_table(ReconstructionConfig)
     assert all(f"`{f.name}`" in table for f in dataclasses.fields(ReconstructionConfig))
+
+
+def test_radius_auto_is_the_default_and_a_flag_value():
+    import argparse
+
+    from dgp.reconstruction import ReconstructionConfig
+    from dgp.settings import add_arguments
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap, ReconstructionConfig)
+    assert ap.parse_args([]).radius == 0 == ReconstructionConfig().radius
+    assert ap.parse_args(["--radius", "auto"]).radius == 0
+    assert ap.parse_args(["--radius", "0.02"]).radius == 0.02
