@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-quick bench-speed bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-quick bench-speed bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -20,9 +20,14 @@ data: setup
 docs: setup
 	.venv/bin/python benchmarks/collect.py
 
-# The surface benchmark (every shape and noise level, pictures; about 25 minutes on 2 cores).
+# The surface benchmark (every shape and noise level, pictures; about 45 minutes on 2 cores).
 bench: setup
 	.venv/bin/python benchmarks/surface.py --threads 2
+	.venv/bin/python benchmarks/collect.py
+
+# The real SRB scan and 100,000-point scans of two meshes (about an hour on 2 cores).
+bench-real: setup
+	.venv/bin/python benchmarks/real.py --threads 2 --shapes stanford-bunny,fandisk --noises 0,0.001
 	.venv/bin/python benchmarks/collect.py
 
 bench-quick: setup

@@ -55,7 +55,7 @@ def main(argv=None):
     ap.add_argument("--meshes", default=str(SHARED / "meshes"), help="folder of meshes to make dense scans from")
     ap.add_argument("--shapes", default="stanford-bunny,fandisk", help="comma-separated mesh stems; '' for none")
     ap.add_argument("--points", type=int, default=100_000)
-    ap.add_argument("--noises", default="0,0.001,0.0025")
+    ap.add_argument("--noises", default="0,0.001")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
@@ -95,6 +95,7 @@ def main(argv=None):
             )
             print(real_rows[-1], flush=True)
         _picture(scan_path, tmp, out)
+        _write(out, real_rows, dense_rows, args, t_start)
 
     shapes = [s for s in args.shapes.split(",") if s]
     for stem in shapes:
@@ -114,7 +115,15 @@ def main(argv=None):
                     + [r["seconds"], r["peak_mb"]]
                 )
                 print(dense_rows[-1], flush=True)
+            _write(out, real_rows, dense_rows, args, t_start)
 
+    _write(out, real_rows, dense_rows, args, t_start)
+    print(f"wrote {out / 'real.md'}")
+
+
+def _write(out, real_rows, dense_rows, args, t_start) -> None:
+    """real.csv and real.md from the rows so far (rewritten after each input: a long run that is
+    stopped keeps what it measured)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -132,7 +141,6 @@ def main(argv=None):
         f"--shapes {shapes_flag} --points {args.points} --noises {args.noises}"
     )
     write_text(out / "real.md", _report(real_rows, dense_rows, cmd, (time.time() - t_start) / 60))
-    print(f"wrote {out / 'real.md'}")
 
 
 def _ratio(a, b):

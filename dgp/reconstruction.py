@@ -79,21 +79,24 @@ class ReconstructionConfig(ChartFitConfig):
     core: float = setting(1.0, "keep chart samples within core x r of the patch centre", positive, group="output")
     support: float = setting(
         1.0,
-        f"keep chart samples within support x (noise + {GAP_SPACINGS:g} point spacings) of an input point; 0 = off",
+        f"keep chart samples within support x max(noise + point spacing, {GAP_SPACINGS:g} surface spacings) of an "
+        "input point; 0 = off",
         non_negative,
         group="output",
     )
     min_density: float = setting(
-        0.2,
+        0.5,
         f"keep chart samples where the input points within {DENSITY_RADIUS:g} spacings number at least this fraction "
-        "of the median such count (trims the fringe noise spreads past the rim of an open scan); 0 = off",
+        "(times noise / spacing, at most 1) of the median such count (trims the fringe noise spreads past the rim of "
+        "an open scan); 0 = off",
         in_range(0, 1, closed_high=False),
         group="output",
     )
     poisson_depth: int = setting(9, "Screened Poisson octree depth", in_range(1, 12), group="output")
     trim: float = setting(
         2.0,
-        "drop mesh parts further from the dense samples than this many sample spacings; 0 keeps the closed surface",
+        "drop mesh parts further from the dense samples than this many steps of a chart's sample grid; "
+        "0 keeps the closed surface",
         non_negative,
         group="output",
     )
@@ -177,9 +180,14 @@ class Reconstruction:
         spacing = float(np.median(tree.query(some, k=2)[0][:, 1]))
         # a surface location lies further than t from every sample of a surface sampled at spacing h
         # with probability about exp(-pi t² / h²): GAP_SPACINGS h leaves no holes where there is data
-        gap = GAP_SPACINGS * surface_spacing(self.points)
-        reach = self.config.support * (self.sigma + gap) if self.config.support > 0 else np.inf
-        if self.config.min_density > 0:
+        h = surface_spacing(self.points)
+        reach = self.config.support * max(self.sigma + spacing, GAP_SPACINGS * h)
+        reach = reach if self.config.support > 0 else np.inf
+        # the fringe that noise spreads past the rim of an open scan is as wide as the noise: the
+        # density rule matters as far as the noise is comparable to the spacing (a clean real scan's
+        # density varies with the scanner's distance, and a fixed rule cut holes into it)
+        min_density = self.config.min_density * min(1.0, self.sigma / h) if h > 0 else 0.0
+        if min_density > 0:
             # the input's typical density: points within DENSITY_RADIUS spacings of an input point
             typical = float(np.median(tree.query_ball_point(some, DENSITY_RADIUS * spacing, return_length=True)))
         pts_all, nrm_all, keep_all = [], [], []
@@ -196,11 +204,11 @@ class Reconstruction:
             keep = np.linalg.norm(world - centre[:, None], axis=-1) <= self.config.core * p.radius
             dist, near = tree.query(world.reshape(-1, 3))
             keep &= dist.reshape(keep.shape) <= reach  # no input point near: the chart extrapolates
-            if self.config.min_density > 0:
+            if min_density > 0:
                 # past the rim of an open scan the points thin out (noise spreads them beyond it):
                 # keep samples where the density is at least min_density x the typical one
                 count = tree.query_ball_point(world.reshape(-1, 3), DENSITY_RADIUS * spacing, return_length=True)
-                keep &= count.reshape(keep.shape) >= self.config.min_density * typical
+                keep &= count.reshape(keep.shape) >= min_density * typical
             flip = np.sum(nworld.reshape(-1, 3) * self.normals[near], axis=1) < 0
             nworld = np.where(flip[:, None], -nworld.reshape(-1, 3), nworld.reshape(-1, 3)).reshape(nworld.shape)
             keep &= np.linalg.norm(nworld, axis=-1) > 0.5
@@ -239,13 +247,10 @@ class Reconstruction:
         trim = self.config.trim if trim is None else trim
         if trim > 0:
             samples = pts[keep]
-            # the step between neighbouring samples of one chart's grid: where a single chart covers
-            # the surface, the samples are that far apart (the pooled samples' nearest-neighbour
-            # spacing is much smaller where charts overlap, and trimmed holes into the rest)
-            grid = pts.reshape(-1, density, density, 3)
-            spacing = float(
-                np.median(np.linalg.norm(np.diff(grid, axis=2), axis=-1)[keep.reshape(grid.shape[:3])[:, :, 1:]])
-            )
+            # the samples' surface spacing (the side of the area per sample, from the 16th neighbour):
+            # the nearest-neighbour spacing is often a twin sample of an overlapping chart, and
+            # trimmed holes into clean scans
+            spacing = surface_spacing(samples)
             pocket = np.pi * (self.config.pockets * self.patches.radius) ** 2
             v, f = trim_unsupported(v, f, samples, trim * spacing, keep_pockets=pocket)
         return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)

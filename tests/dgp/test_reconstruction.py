@@ -136,14 +136,17 @@ def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch, sphere_points):
 
 def test_min_density_trims_the_fringe_beyond_an_open_rim():
     # an open noisy square sheet: the noise spreads points past its edges, and charts follow
-    # them; min_density drops the thinned-out fringe and keeps the sheet itself covered
+    # them; min_density drops the thinned-out fringe and keeps the sheet itself covered (the
+    # noise is as large as the spacing here, so the rule applies in full)
     rng = np.random.default_rng(3)
     n = 3000
-    pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), np.zeros(n)] + 0.02 * rng.normal(size=(n, 3))
+    pts = np.c_[rng.uniform(-1, 1, size=(n, 2)), np.zeros(n)] + 0.06 * rng.normal(size=(n, 3))
     rec = dgp.reconstruct(
         dgp.PointCloud(pts, np.tile([0, 0, 1.0], (n, 1))),
         ReconstructionConfig(**{**FAST, "radius": 0.15, "min_density": 0.0}),
     )
+    h = dgp.patches.surface_spacing(rec.points)
+    assert rec.sigma >= h  # min(1, noise / spacing) = 1
     loose = rec.sample().points
     rec.config.min_density = 0.5
     tight = rec.sample().points
