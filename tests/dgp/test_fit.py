@@ -75,7 +75,7 @@ def test_blocked_fit_is_the_unblocked_fit(rng):
     p = make_patches(pts, d, radius=0.35, padding=1.5, min_points=10, seed=0)
     assert len(p) > 8
     local, nloc = p.to_local(pts), p.directions_to_local(d)
-    sigma = np.full(len(p), 0.04) / p.scale  # above the true noise, so that patches stop early
+    sigma = np.full(len(p), 0.055) / p.scale  # above the true noise, so that patches stop early
     states = []
     K = p.uv.shape[1]
     assert block_patches(5 * K, K) == 5 and block_patches(5 * K + K - 1, K) == 5 and block_patches(1, K) == 1
