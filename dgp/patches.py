@@ -92,10 +92,11 @@ MIN_RADIUS = 0.01
 MAX_RADIUS = 0.04
 
 
-def surface_spacing(points: np.ndarray, k: int = 16, max_points: int = 20000, seed: int = 0) -> float:
+def surface_spacing(points: np.ndarray, k: int = 16, max_points: int = 20000, seed: int = 0, tree=None) -> float:
     """The typical distance between neighbouring samples of the surface: the side of the area
     each point covers, ``rho_k sqrt(pi / k)`` with ``rho_k`` the median distance to the k-th
     neighbour (less sensitive to noise and duplicates than the nearest neighbour's distance).
+    ``tree``: a `scipy.spatial.cKDTree` of ``points`` already built by the caller.
 
     >>> rng = np.random.default_rng(0)
     >>> grid = np.c_[np.stack(np.meshgrid(np.arange(100.0), np.arange(100.0)), -1).reshape(-1, 2), np.zeros(10000)]
@@ -110,7 +111,8 @@ def surface_spacing(points: np.ndarray, k: int = 16, max_points: int = 20000, se
         return 0.0
     rng = np.random.default_rng(seed)
     query = pts if len(pts) <= max_points else pts[rng.choice(len(pts), max_points, replace=False)]
-    rho = float(np.median(cKDTree(pts).query(query, k=k + 1)[0][:, -1]))
+    tree = cKDTree(pts) if tree is None else tree
+    rho = float(np.median(tree.query(query, k=k + 1)[0][:, -1]))
     return rho * float(np.sqrt(np.pi / k))
 
 

@@ -40,10 +40,10 @@ from dgp.settings import (
 STATE_VERSION = 1
 #: `dgp reconstruct` warns when a smaller fraction of the input lies near its mesh (`Reconstruction.coverage`)
 COVERAGE_WARNING = 0.99
-#: `ReconstructionConfig.support` counts in units of noise + GAP_SPACINGS surface spacings
-#: (`dgp.patches.surface_spacing`): the nearest-neighbour spacing alone cut half the samples of a
-#: clean, randomly sampled surface (a point is further than the median spacing from its nearest
-#: neighbour half the time)
+#: `ReconstructionConfig.support` counts in units of max(noise + nearest-neighbour spacing,
+#: GAP_SPACINGS surface spacings) (`dgp.patches.surface_spacing`): the nearest-neighbour spacing
+#: alone cut half the samples of a clean, randomly sampled surface (a point is further than the
+#: median spacing from its nearest neighbour half the time)
 GAP_SPACINGS = 2.0
 #: radius, in median point spacings, of the ball in which `ReconstructionConfig.min_density` counts points
 DENSITY_RADIUS = 3.0
@@ -180,7 +180,7 @@ class Reconstruction:
         spacing = float(np.median(tree.query(some, k=2)[0][:, 1]))
         # a surface location lies further than t from every sample of a surface sampled at spacing h
         # with probability about exp(-pi t² / h²): GAP_SPACINGS h leaves no holes where there is data
-        h = surface_spacing(self.points)
+        h = surface_spacing(self.points, tree=tree)
         reach = self.config.support * max(self.sigma + spacing, GAP_SPACINGS * h)
         reach = reach if self.config.support > 0 else np.inf
         # the fringe that noise spreads past the rim of an open scan is as wide as the noise: the
