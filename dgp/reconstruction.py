@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from dgp.charts import ChartState
+from dgp.cluster import Job, make_runner
 from dgp.errors import InputError
-from dgp.fit import ChartFitConfig, fit_consistency, fit_local, resolve_device
+from dgp.fit import ChartFitConfig, resolve_device
 from dgp.patches import Patches, auto_radius, make_patches, surface_spacing
 from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, unit_frame
 from dgp.settings import (
@@ -112,6 +113,16 @@ class ReconstructionConfig(ChartFitConfig):
         non_negative,
         group="output",
     )
+    cluster: str = setting(
+        "",
+        "fit on a Ray cluster: local (start one here), auto (the running cluster) or a Ray address; empty = in this "
+        "process (docs/cluster.md)",
+        group="scale",
+    )
+    workers: int = setting(
+        0, "with --cluster local: CPUs the local Ray instance offers; 0 = all", non_negative, group="scale"
+    )
+    task_threads: int = setting(1, "torch threads of each cluster task", at_least(1), group="scale")
     progress: bool = setting(True, "show a progress bar", cli=False)
 
     def validate(self) -> "ReconstructionConfig":
@@ -119,6 +130,13 @@ class ReconstructionConfig(ChartFitConfig):
         check_settings(self)
         if self.max_points < self.min_points:
             raise SettingError("max_points", f"must be at least min_points ({self.min_points}), got {self.max_points}")
+        if self.cluster:
+            import importlib.util
+
+            from dgp.cluster import INSTALL_HINT
+
+            if importlib.util.find_spec("ray") is None:
+                raise SettingError("cluster", INSTALL_HINT)
         return self
 
     def fit_config(self) -> ChartFitConfig:
@@ -142,6 +160,7 @@ class Reconstruction:
     (the patch radius used, chosen by `dgp.patches.auto_radius` when ``config.radius`` is 0, is
     ``patches.radius``)
     seconds : float, fitting time
+    stages : seconds per stage of the fit (noise, radius, patches, local, consistency; not saved)
     """
 
     config: ReconstructionConfig
@@ -154,6 +173,7 @@ class Reconstruction:
     sigma: float
     seconds: float = 0.0
     interrupted: bool = False
+    stages: dict = field(default_factory=dict, compare=False)
     _dense_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ outputs
@@ -427,11 +447,14 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     check_surface(cloud.require(max(cfg.min_points, 4)).points, cloud.source)
     cloud = ensure_normals(cloud)
     t0 = time.time()
+    stages = {}
     torch.manual_seed(cfg.seed)
     frame = unit_frame(cloud.points)
     pts = frame.to_unit(cloud.points)
     sigma = estimate_noise(pts, seed=cfg.seed)
+    stages["noise"] = time.time() - t0
     radius = cfg.radius or auto_radius(surface_spacing(pts, seed=cfg.seed), sigma)
+    stages["radius"] = time.time() - t0 - sum(stages.values())
     try:
         patches = make_patches(
             pts,
@@ -450,20 +473,24 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     local = patches.to_local(pts)
     nlocal = patches.directions_to_local(cloud.normals)
     sigma_local = sigma / patches.scale
+    stages["patches"] = time.time() - t0 - sum(stages.values())
     fcfg = cfg.fit_config()
-    fcfg.device = str(resolve_device(cfg.device))
+    # in one process the device is resolved here; on a cluster each worker resolves it
+    fcfg.device = cfg.device if cfg.cluster else str(resolve_device(cfg.device))
     P, K = patches.index.shape
     chunks = plan_chunks(patches.counts, cfg.batch_size)
+    runner = make_runner(cfg.cluster, cfg.workers, cfg.task_threads, cfg.device)
     bar = None
     if cfg.progress:
         from tqdm.auto import tqdm
 
+        where = f" on {runner.workers} Ray workers" if cfg.cluster else ""
         bar = tqdm(
             total=len(chunks) * (cfg.local_steps + cfg.consistency_rounds * cfg.consistency_steps),
             unit="step",
             file=sys.stderr,
             mininterval=0.5 if sys.stderr.isatty() else 15,
-            desc=f"fitting {P} patches",
+            desc=f"fitting {P} patches{where}",
             dynamic_ncols=True,
         )
 
@@ -476,37 +503,43 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     # leaves the rest marked unfitted)
     charts = ChartState.blank(P, K, cfg.widths, cfg.seed)
     fitted, interrupted = np.zeros(P, dtype=bool), False
+    # each chunk's arrays, stored once (in the object store on a cluster) for both phases
+    inputs = [
+        runner.put(
+            ("inputs", ci),
+            (patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], nlocal[idx, :k]),
+        )
+        for ci, (idx, k) in enumerate(chunks)
+    ]
     try:
-        for ci, (idx, k) in enumerate(chunks):
-            st = fit_local(
-                patches.uv[idx, :k],
-                local[idx, :k],
-                patches.mask[idx, :k],
-                sigma_local[idx],
-                fcfg,
-                seed=cfg.seed * 1000 + ci,
-                progress=progress,
-                normals=nlocal[idx, :k],
-            )
+        start = time.time()
+        jobs = [Job(ci, "local", (inputs[ci], fcfg, cfg.seed * 1000 + ci)) for ci in range(len(chunks))]
+        for ci, st in runner.run(jobs, progress):
+            idx = chunks[ci][0]
             charts.assign(idx, st)
             fitted[idx] = True
+        stages["local"] = time.time() - start
+        start = time.time()
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
-            # targets from all charts as they stand; each round refits every chunk to them
+            # targets from all charts as they stand (summed here, in patch order, whoever fitted
+            # them); each round refits every chunk to them
             targets = _consistency_targets(pts, patches, charts, fitted)
             tloc = patches.to_local(targets)  # (P, K, 3) per patch row
-            for idx, k in chunks:
+            jobs = []
+            for ci, (idx, k) in enumerate(chunks):
                 sub = charts.rows(idx, k)
                 order = sub.match[..., None]
-                refit = fit_consistency(
-                    patches.uv[idx, :k],
+                args = (
+                    inputs[ci],
                     np.take_along_axis(tloc[idx, :k], order, axis=1),
-                    patches.mask[idx, :k],
+                    np.take_along_axis(nlocal[idx, :k], order, axis=1),
                     sub,
                     fcfg,
-                    progress,
-                    normals=np.take_along_axis(nlocal[idx, :k], order, axis=1),
                 )
-                charts.assign(idx, refit)
+                jobs.append(Job(ci, "consistency", args))
+            for ci, refit in runner.run(jobs, progress):
+                charts.assign(chunks[ci][0], refit)
+        stages["consistency"] = time.time() - start
     except KeyboardInterrupt:
         interrupted = True
         if not fitted.any():
@@ -514,4 +547,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     finally:
         if bar is not None:
             bar.close()
-    return Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
+        runner.close()
+    rec = Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
+    rec.stages = stages
+    return rec

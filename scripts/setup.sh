@@ -84,7 +84,7 @@ want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "[setup] installing the package and its test extras"
     pipq -e ".[test]"
-    "$VENV/bin/python" -c 'import dgp, image_priors, viewer, torch, ot, trimesh, open3d' \
+    "$VENV/bin/python" -c 'import dgp, image_priors, viewer, torch, ot, trimesh, open3d, ray' \
         || { echo "[setup] install check failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi
