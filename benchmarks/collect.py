@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results"
 #: the files whose generated blocks this script owns
-DOCS = ("README.md", "docs/results.md", "docs/method.md", "docs/settings.md")
+DOCS = ("README.md", "docs/results.md", "docs/method.md", "docs/settings.md", "docs/cluster.md")
 BLOCK = re.compile(r"(<!-- BEGIN generated: (.+?) -->\n)(.*?)(<!-- END generated: \2 -->)", re.S)
 
 

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output mesh (.ply .obj .off .stl .glb)")
     p.add_argument("--state", metavar="OUT.pt", help="also save the fitted state (re-export with `dgp export`)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--profile", action="store_true", help="print each stage's time and the peak memory after it")
     p.add_argument(
         "--method",
         choices=["dgp", "poisson", "bpa"],

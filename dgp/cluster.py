@@ -67,10 +67,22 @@ def _jobs() -> dict:
     return {"local": local, "consistency": consistency, "square": _square}
 
 
+def _record(kind: str, key, seconds: float, sent: int, result) -> dict:
+    """One row of a runner's ``tasks`` log."""
+    return {"phase": kind, "key": key, "seconds": seconds, "bytes_in": sent, "bytes_out": _nbytes(result)}
+
+
 class InProcess:
-    """Runs jobs here, one after another, in the order given."""
+    """Runs jobs here, one after another, in the order given.
+
+    ``tasks`` logs each job: phase, key, seconds, and the bytes of its arrays in and out (what
+    would cross the network as a cluster task).
+    """
 
     workers = 1
+
+    def __init__(self):
+        self.tasks: list = []
 
     def put(self, key, value):
         """The value itself (nothing to store)."""
@@ -80,7 +92,10 @@ class InProcess:
         """Yield ``(job.key, result)`` for each job in turn; ``progress(steps, loss)`` as they go."""
         table = _jobs()
         for job in jobs:
-            yield job.key, table[job.kind](*job.args, progress=progress)
+            t = time.perf_counter()
+            out = table[job.kind](*job.args, progress=progress)
+            self.tasks.append(_record(job.kind, job.key, time.perf_counter() - t, _nbytes(job.args), out))
+            yield job.key, out
 
     def close(self) -> None:
         """Nothing to release."""
@@ -117,14 +132,17 @@ class _Reporter:
 
 
 def _run_task(kind: str, threads: int, actor, *args):
-    """The body of every Ray task: one job with ``threads`` torch threads, reporting to ``actor``."""
+    """The body of every Ray task: one job with ``threads`` torch threads, reporting to ``actor``;
+    returns ``(result, seconds)``."""
     import torch
 
     torch.set_num_threads(threads)
     args = tuple(_writable(a) for a in args)
     report = _Reporter(actor) if actor is not None else None
     try:
-        return _jobs()[kind](*args, progress=report)
+        t = time.perf_counter()
+        out = _jobs()[kind](*args, progress=report)
+        return out, time.perf_counter() - t
     finally:
         if report is not None:
             report.flush()
@@ -193,6 +211,8 @@ class RayRunner:
     """
 
     def __init__(self, cluster: str, workers: int = 0, threads: int = 1, device: str = "cpu", retries: int = 3):
+        self.tasks: list = []
+        self._sizes: dict = {}
         self.ray, self.started = connect(cluster, workers)
         ray = self.ray
         self.threads = int(threads)
@@ -205,13 +225,12 @@ class RayRunner:
         )
         self.progress = ray.remote(_Progress).options(num_cpus=0).remote()
         self._refs: dict = {}
-        self.sent_bytes = 0
 
     def put(self, key, value):
         """Store ``value`` in the object store once (returns its reference; ``key`` caches it)."""
         if key not in self._refs:
             self._refs[key] = self.ray.put(value)
-            self.sent_bytes += _nbytes(value)
+            self._sizes[self._refs[key]] = _nbytes(value)
         return self._refs[key]
 
     def run(self, jobs: list, progress: Callable | None = None) -> Iterator[tuple]:
@@ -220,14 +239,17 @@ class RayRunner:
         tasks still pending or running."""
         ray = self.ray
         # the arguments go one by one, so that Ray hands each task the objects behind the references
-        pending = {self.task.remote(j.kind, self.threads, self.progress, *j.args): j.key for j in jobs}
+        pending = {self.task.remote(j.kind, self.threads, self.progress, *j.args): j for j in jobs}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=REPORT_EVERY)
                 self._report(progress)
                 for ref in done:
-                    key = pending.pop(ref)
-                    yield key, ray.get(ref)
+                    job = pending.pop(ref)
+                    out, seconds = ray.get(ref)
+                    sent = sum(self._sizes.get(a, 0) if isinstance(a, ray.ObjectRef) else _nbytes(a) for a in job.args)
+                    self.tasks.append(_record(job.kind, job.key, seconds, sent, out))
+                    yield job.key, out
             self._report(progress)
         finally:
             for ref in pending:
@@ -248,9 +270,14 @@ class RayRunner:
 
 
 def _nbytes(value) -> int:
-    """Bytes of the arrays in ``value`` (nested tuples/lists of numpy arrays and tensors)."""
+    """Bytes of the arrays in ``value`` (numpy arrays and tensors, in nested tuples, lists, dicts
+    and dataclasses such as `dgp.charts.ChartState`)."""
     if isinstance(value, (tuple, list)):
         return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if hasattr(value, "__dataclass_fields__"):
+        return sum(_nbytes(getattr(value, f)) for f in value.__dataclass_fields__)
     n = getattr(value, "nbytes", None)
     if n is not None:
         return int(n)

@@ -58,13 +58,36 @@ def _config_from(args):
     return ReconstructionConfig(**kw, progress=not args.quiet).validate()
 
 
+def _stage(rec, name, t0) -> float:
+    """Record the stage ``name`` that began at ``t0`` in ``rec.stages``/``rec.peaks``; return now."""
+    import time
+
+    from dgp.util import peak_memory_mb
+
+    now = time.time()
+    rec.stages[name], rec.peaks[name] = now - t0, peak_memory_mb()
+    return now
+
+
+def _print_profile(rec) -> None:
+    print("stage          seconds   peak memory (MB, this process)")
+    for name, seconds in rec.stages.items():
+        print(f"  {name:<12}{seconds:>9.2f}   {rec.peaks.get(name, float('nan')):>8.0f}")
+
+
 def _write_outputs(rec, args, out) -> None:
+    import time
+
     from dgp.io import write_mesh, write_points
 
+    t = time.time()
     if out is not None:
         from dgp.reconstruction import COVERAGE_WARNING
 
+        rec.sample()  # the dense samples (cached for the mesh): their own stage in the profile
+        t = _stage(rec, "dense", t)
         mesh = rec.mesh()
+        t = _stage(rec, "mesh", t)
         if len(mesh.faces) == 0:
             raise InputError(
                 "the mesh came out empty (parts smaller than the Poisson grid or than a patch): "
@@ -72,6 +95,7 @@ def _write_outputs(rec, args, out) -> None:
                 out,
             )
         write_mesh(out, mesh)
+        t = _stage(rec, "write", t)
         print(f"wrote {out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces")
         covered = rec.coverage(mesh)
         if covered < COVERAGE_WARNING:
@@ -122,6 +146,8 @@ def cmd_reconstruct(args) -> int:
         rec.save(args.state)
         print(f"wrote {args.state}")
     _write_outputs(rec, args, args.output)
+    if args.profile:
+        _print_profile(rec)
     return 130 if rec.interrupted else 0
 
 

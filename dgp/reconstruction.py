@@ -37,6 +37,7 @@ from dgp.settings import (
     redefault,
     setting,
 )
+from dgp.util import peak_memory_mb
 
 STATE_VERSION = 1
 #: `dgp reconstruct` warns when a smaller fraction of the input lies near its mesh (`Reconstruction.coverage`)
@@ -160,7 +161,10 @@ class Reconstruction:
     (the patch radius used, chosen by `dgp.patches.auto_radius` when ``config.radius`` is 0, is
     ``patches.radius``)
     seconds : float, fitting time
-    stages : seconds per stage of the fit (noise, radius, patches, local, consistency; not saved)
+    stages : seconds per stage of the fit (normals when estimated, noise, radius, patches, local,
+        consistency; not saved)
+    peaks : the process's peak memory in MB at the end of each stage (`dgp.util.peak_memory_mb`)
+    tasks : one row per chunk fit: phase, chunk, seconds, bytes of its arrays in and out (`dgp.cluster`; not saved)
     """
 
     config: ReconstructionConfig
@@ -174,6 +178,8 @@ class Reconstruction:
     seconds: float = 0.0
     interrupted: bool = False
     stages: dict = field(default_factory=dict, compare=False)
+    peaks: dict = field(default_factory=dict, compare=False)
+    tasks: list = field(default_factory=list, compare=False)
     _dense_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ outputs
@@ -443,18 +449,28 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     from dgp.normals import ensure_normals
 
     cfg = (config or ReconstructionConfig()).validate()
-    resolve_device(cfg.device)
+    if not cfg.cluster:  # on a cluster the workers have the devices, not necessarily this machine
+        resolve_device(cfg.device)
     check_surface(cloud.require(max(cfg.min_points, 4)).points, cloud.source)
-    cloud = ensure_normals(cloud)
-    t0 = time.time()
-    stages = {}
+    t0 = mark = time.time()
+    stages, peaks = {}, {}
+
+    def done(stage):
+        nonlocal mark
+        stages[stage], peaks[stage] = time.time() - mark, peak_memory_mb()
+        mark = time.time()
+
+    if not cloud.has_normals:
+        cloud = ensure_normals(cloud)
+        done("normals")
+
     torch.manual_seed(cfg.seed)
     frame = unit_frame(cloud.points)
     pts = frame.to_unit(cloud.points)
     sigma = estimate_noise(pts, seed=cfg.seed)
-    stages["noise"] = time.time() - t0
+    done("noise")
     radius = cfg.radius or auto_radius(surface_spacing(pts, seed=cfg.seed), sigma)
-    stages["radius"] = time.time() - t0 - sum(stages.values())
+    done("radius")
     try:
         patches = make_patches(
             pts,
@@ -473,7 +489,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     local = patches.to_local(pts)
     nlocal = patches.directions_to_local(cloud.normals)
     sigma_local = sigma / patches.scale
-    stages["patches"] = time.time() - t0 - sum(stages.values())
+    done("patches")
     fcfg = cfg.fit_config()
     # in one process the device is resolved here; on a cluster each worker resolves it
     fcfg.device = cfg.device if cfg.cluster else str(resolve_device(cfg.device))
@@ -512,14 +528,13 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
         for ci, (idx, k) in enumerate(chunks)
     ]
     try:
-        start = time.time()
+        mark = time.time()  # the runner's start (Ray's) is in no stage
         jobs = [Job(ci, "local", (inputs[ci], fcfg, cfg.seed * 1000 + ci)) for ci in range(len(chunks))]
         for ci, st in runner.run(jobs, progress):
             idx = chunks[ci][0]
             charts.assign(idx, st)
             fitted[idx] = True
-        stages["local"] = time.time() - start
-        start = time.time()
+        done("local")
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand (summed here, in patch order, whoever fitted
             # them); each round refits every chunk to them
@@ -539,7 +554,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
                 jobs.append(Job(ci, "consistency", args))
             for ci, refit in runner.run(jobs, progress):
                 charts.assign(chunks[ci][0], refit)
-        stages["consistency"] = time.time() - start
+        done("consistency")
     except KeyboardInterrupt:
         interrupted = True
         if not fitted.any():
@@ -549,5 +564,5 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             bar.close()
         runner.close()
     rec = Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
-    rec.stages = stages
+    rec.stages, rec.peaks, rec.tasks = stages, peaks, runner.tasks
     return rec

@@ -67,3 +67,16 @@ def save_png(path, image_or_figure) -> None:
             import matplotlib.pyplot as plt
 
             plt.imsave(tmp, np.asarray(image_or_figure))
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB (the high-water mark: it never falls).
+
+    >>> peak_memory_mb() > 0
+    True
+    """
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB on Linux

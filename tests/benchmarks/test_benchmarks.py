@@ -50,3 +50,19 @@ def test_fourier_scale_benchmark_writes_its_table(tmp_path):
     sr = [r for r in rows if r[0].startswith(" SR")]
     assert float(sr[0][1]) == 64 and sr[0][2].strip() == "0.625 (rule)"  # x4 of 32²: 8x8 measured
     assert all(float(r[3].strip(" *")) > 0 for r in rows)
+
+
+def test_cluster_benchmark_reports_same_bits_and_a_projection(tmp_path):
+    import pytest
+
+    pytest.importorskip("ray")
+    from benchmarks import cluster
+
+    out = tmp_path / "cluster.md"
+    cluster.main(
+        ["--points", "3000", "--local-steps", "4", "--consistency-steps", "2", "--workers", "2", "--out", str(out)]
+    )
+    text = out.read_text()
+    assert "| Ray, 2 workers |" in text and "DIFFERENT" not in text and text.count("| same bits |") == 2
+    assert "| 64 |" in text  # the projection's last row
+    assert cluster.project([{"phase": "a", "seconds": 1.0, "bytes_in": 0, "bytes_out": 0}] * 3, 0.0, 2) == 2.0

@@ -114,11 +114,12 @@ def test_batches_bound_the_chunk(sphere_points):
 
 def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch, sphere_points):
     # Ctrl-C during the second chunk: the first chunk's charts are kept and can be sampled
+    import dgp.fit
     import dgp.reconstruction as rmod
 
     rng = np.random.default_rng(3)
     pts, nrm = sphere_points(800, rng, noise=0.01)
-    real, calls = rmod.fit_local, []
+    real, calls = dgp.fit.fit_local, []
 
     def fit_then_interrupt(*a, **kw):
         calls.append(1)
@@ -126,7 +127,7 @@ def test_interrupt_keeps_the_chunks_already_fitted(monkeypatch, sphere_points):
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    monkeypatch.setattr(rmod, "fit_local", fit_then_interrupt)
+    monkeypatch.setattr(dgp.fit, "fit_local", fit_then_interrupt)
     cfg = ReconstructionConfig(**{**FAST, "local_steps": 20, "consistency_steps": 5, "batch_size": 8})
     rec = dgp.reconstruct(dgp.PointCloud(pts, nrm), cfg)
     first, _ = rmod.plan_chunks(rec.patches.counts, cfg.batch_size)[0]
