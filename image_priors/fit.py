@@ -23,6 +23,9 @@ from dgp.settings import at_least, in_range, non_negative, positive, setting
 from image_priors.operators import Operator
 from image_priors.stopping import RULES, Rule, make_rule
 
+#: steps between the weights `fit` keeps for rolling back a loss spike
+KEEP_EVERY = 10
+
 
 @dataclass
 class ImageFitConfig:
@@ -46,6 +49,12 @@ class ImageFitConfig:
         "auto, cpu or cuda[:N]",
         (lambda d: d in ("auto", "cpu") or d.startswith("cuda"), "must be auto, cpu or cuda"),
     )
+    rollback: float = setting(
+        3.16,
+        "a step whose loss jumps past this factor times the loss at the last kept weights rolls the prior back to "
+        "them (the reference DIP's 5 dB); 0 = off",
+        non_negative,
+    )
     seed: int = setting(0, "random seed")
     progress: bool = setting(True, "show a progress bar", cli=False)
 
@@ -53,7 +62,8 @@ class ImageFitConfig:
 @dataclass
 class FitResult:
     """image: (C, H, W) chosen output; last: (C, H, W) final output; stopped_at: last step run;
-    chosen_step: the step the stopping rule chose; history: lists per step (loss, heldout, psnr, psnr_avg)."""
+    chosen_step: the step the stopping rule chose; history: lists per step (loss, heldout, psnr, psnr_avg) and
+    ``rollbacks``, the steps whose loss spike rolled the weights back."""
 
     image: np.ndarray
     last: np.ndarray
@@ -83,6 +93,11 @@ def fit(
 
     The output returned is the exponential average (``cfg.ema``) of the outputs when ``ema > 0``,
     taken at the step the rule chose.
+
+    Loss spikes: every `KEEP_EVERY` steps the weights are kept (with their loss) while the loss
+    is not spiking; a step whose loss exceeds ``cfg.rollback`` times the kept loss puts the kept
+    weights back (Adam's moments are left as they are, as in the reference DIP code), and its
+    output does not enter the average.
     """
     from image_priors.metrics import psnr
 
@@ -112,7 +127,8 @@ def fit(
     opt = torch.optim.Adam(prior.parameters(), lr=cfg.lr)
     z0 = prior.z.detach().clone()
     avg = None
-    hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": []}
+    hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": [], "rollbacks": []}
+    kept = None  # (loss, weights) last kept for the rollback
     saved = {}
     recent = deque(maxlen=max(cfg.window, 1) + 1)  # (step, output) of the last steps
     bar = None
@@ -134,17 +150,27 @@ def fit(
             out = prior(z)
             res = op(out) - y
             loss = (res**2 * train).sum() / train.sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            lv = float(loss.detach())
+            spike = cfg.rollback > 0 and kept is not None and not lv <= cfg.rollback * kept[0]
+            if spike:
+                # the weights that made this output diverged: put the kept ones back, skip the step
+                prior.load_state_dict(kept[1])
+                hist["rollbacks"].append(step)
+            else:
+                if cfg.rollback > 0 and step % KEEP_EVERY == 0:
+                    kept = (lv, {k: v.detach().clone() for k, v in prior.state_dict().items()})
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
             with torch.no_grad():
                 cur = out.detach()
+                if spike and avg is not None:
+                    cur = avg
                 avg = cur if avg is None or cfg.ema <= 0 else cfg.ema * avg + (1 - cfg.ema) * cur
                 img = avg[0].cpu().numpy()
                 ho = None
                 if held is not None:
                     ho = float((res**2 * held).sum() / held.sum().clamp(min=1))
-            lv = float(loss.detach())
             hist["loss"].append(lv)
             hist["heldout"].append(ho)
             if truth is not None:
