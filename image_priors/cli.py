@@ -14,7 +14,7 @@ import sys
 from dgp.cli import handler, run
 
 #: the fitting settings every task takes as flags (the other `ImageFitConfig` fields keep their defaults)
-FIT_FLAGS = ("steps", "lr", "ema", "stop", "device", "seed")
+FIT_FLAGS = ("steps", "lr", "ema", "stop", "rollback", "device", "seed")
 
 
 def _task_flags(p, task: str) -> None:
@@ -28,6 +28,12 @@ def _task_flags(p, task: str) -> None:
         "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
     )
     add_arguments(p, ImageFitConfig, names=FIT_FLAGS, values={**d, "device": "auto"})
+    p.add_argument(
+        "--tile",
+        default="auto",
+        help="fit tiles of this many pixels a side, blended at the seams (large photographs); auto = tiles of "
+        "256 when the whole image would not fit in memory; 0 = never (%(default)s)",
+    )
     p.add_argument("--truth", help="ground-truth image: report PSNR and SSIM")
     p.add_argument("--plot", metavar="curves.png", help="plot loss (and PSNR) against steps")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 
@@ -22,63 +23,141 @@ TASK_DEFAULTS = {
 }
 
 
+def _tile_side(args, op, shape, need_mb: float, avail_mb: float) -> int:
+    """The tile side the fit uses, 0 for the whole image: ``--tile`` N, or with ``--tile auto`` the
+    default tile when the whole image needs more than 70% of the available memory."""
+    from image_priors.tiles import DEFAULT_TILE
+
+    text = str(args.tile).strip().lower()
+    if text == "auto":
+        side = DEFAULT_TILE if need_mb > 0.7 * avail_mb else 0
+    else:
+        try:
+            side = int(text)
+        except ValueError:
+            raise SettingError("tile", f"must be auto or a number of pixels, got {args.tile!r}") from None
+        if side < 0 or 0 < side < 64:
+            # DIP halves a tile five times, and its batch norm needs more than one value per channel
+            raise SettingError("tile", f"must be 0 (never) or at least 64 pixels, got {side}")
+    if side and max(shape[1:]) <= side:
+        return 0
+    step = op.tile_step
+    return side - side % step if side else 0
+
+
 def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
-    """Fit, write the output and optional plot, print a report; return the FitResult."""
+    """Fit (whole, or in tiles), write the output and optional plot, print a report; return the
+    output (C, H, W)."""
+    import time
+
     import torch
 
     from dgp.fit import resolve_device
-    from image_priors.fit import ImageFitConfig, fit
+    from dgp.util import available_memory_mb
+    from image_priors.fit import ImageFitConfig, fit, step_memory
     from image_priors.metrics import psnr, ssim
     from image_priors.operators import Compose
     from image_priors.priors import prior_for_image
 
     c, h, w = shape
-    prior, crop = prior_for_image(
-        args.prior,
-        shape,
-        op,
-        task,
-        args.seed,
-        small=args.small,
-        k=args.k,
-        d=args.d,
-        fourier=args.fourier,
-        fourier_scale=args.fourier_scale,
-        tiles=args.tiles,
-    )
-    full_op = op if crop is None else Compose(op, crop)
     if args.stop == "discrepancy" and sigma01 is None:
         raise SettingError("sigma", "(the noise level) is needed by the discrepancy stopping rule")
+    device = str(resolve_device(args.device))
     cfg = ImageFitConfig(
         steps=args.steps,
         lr=args.lr,
         stop=args.stop,
         sigma=sigma01,
-        device=str(resolve_device(args.device)),
+        rollback=args.rollback,
+        device=device,
         seed=args.seed,
         progress=not args.quiet,
         ema=args.ema,
     )
-    n_params = sum(p.numel() for p in prior.parameters())
-    scale = getattr(prior, "fourier_scale", None)
+
+    def build(region_shape, region_op):
+        return prior_for_image(
+            args.prior,
+            region_shape,
+            region_op,
+            task,
+            args.seed,
+            small=args.small,
+            k=args.k,
+            d=args.d,
+            fourier=args.fourier,
+            fourier_scale=args.fourier_scale,
+            tiles=args.tiles,
+        )
+
+    # memory of one step, measured on a 64x64 copy of the prior and scaled to the image
+    need_mb = step_memory(build((c, 64, 64), None)[0], h * w) / 2**20
+    if device.startswith("cuda"):
+        avail_mb = torch.cuda.mem_get_info(torch.device(device))[0] / 2**20
+    else:
+        avail_mb = available_memory_mb()
+    side = _tile_side(args, op, shape, need_mb, avail_mb)
+    whole = None if side else build(shape, op)  # (prior, crop) of the whole image
+    about = ""
+    if whole is not None:
+        scale = getattr(whole[0], "fourier_scale", None)
+        about = f" ({sum(p.numel() for p in whole[0].parameters())} parameters" + (
+            f", Fourier scale {scale:.3g})" if scale else ")"
+        )
     print(
-        f"seed {args.seed}; prior {args.prior} ({n_params} parameters"
-        + (f", Fourier scale {scale:.3g}" if scale else "")
-        + f"); {args.steps} steps; stop {args.stop}"
+        f"seed {args.seed}; prior {args.prior}{about}; {args.steps} steps; stop {args.stop}; the whole {w}x{h} "
+        f"image needs about {need_mb / 1024:.2f} GB ({avail_mb / 1024:.1f} GB available)"
+        + (f": fitting {side}x{side} tiles" if side else "")
     )
-    res = fit(prior, full_op, torch.as_tensor(y, dtype=torch.float32), cfg, truth=truth)
-    image = res.image[:, :h, :w]
+    y_t = torch.as_tensor(y, dtype=torch.float32)
+    t0 = {}
+
+    def announce(step, img, loss):
+        # the time per step, once the first steps have warmed up
+        if step == 1:
+            t0["start"] = time.perf_counter()
+        elif step == 3:
+            per = (time.perf_counter() - t0["start"]) / 2
+            left = per * max(args.steps - 4, 0) * t0.get("tiles", 1)
+            print(f"about {per:.3g} s a step: {args.steps} steps take up to {_duration(left)} more", flush=True)
+
+    def fit_one(region_shape, region_op, region_y, cb=None, built=None):
+        prior, crop = built or build(region_shape, region_op)
+        full_op = region_op if crop is None else Compose(region_op, crop)
+        res = fit(prior, full_op, region_y, cfg, truth=None if side else truth, callback=cb)
+        return prior, res
+
+    if side:
+        from image_priors.tiles import DEFAULT_OVERLAP, fit_tiles, tiles
+
+        t0["tiles"] = len(tiles(shape, side, DEFAULT_OVERLAP, op.tile_step))
+        steps_run = []
+
+        def fit_region(y0, y1, x0, x1):
+            region_op, region_y = op.tile(y_t, y0, y1, x0, x1)
+            _, res = fit_one((c, y1 - y0, x1 - x0), region_op, region_y, announce if not steps_run else None)
+            steps_run.append(res.stopped_at + 1)
+            return res.image[:, : y1 - y0, : x1 - x0]
+
+        image = fit_tiles(fit_region, shape, side, DEFAULT_OVERLAP, op.tile_step)
+        prior, res = None, None
+        report = {"tiles": len(steps_run), "steps_run": sum(steps_run)}
+    else:
+        prior, res = fit_one(shape, op, y_t, announce, whole)
+        image = res.image[:, :h, :w]
+        report = {"steps_run": res.stopped_at + 1, "chosen_step": res.chosen_step}
+        if res.history.get("rollbacks"):
+            report["rollbacks"] = len(res.history["rollbacks"])
     from image_priors.imageio import write_image
 
     write_image(args.output, image)
-    report = {
-        "output": str(args.output),
-        "prior": args.prior,
-        "parameters": n_params,
-        "steps_run": res.stopped_at + 1,
-        "chosen_step": res.chosen_step,
-        "seed": args.seed,
-    }
+    n_params = sum(p.numel() for p in prior.parameters()) if prior is not None else None
+    report = {"output": str(args.output), "prior": args.prior, "parameters": n_params, **report, "seed": args.seed}
+    scale = getattr(prior, "fourier_scale", None)
+    if scale:
+        report["fourier_scale"] = float(scale)
+    if report["parameters"] is None:
+        del report["parameters"]
     if truth is not None:
         report.update(psnr=psnr(truth, image), ssim=ssim(truth, image))
     print(
@@ -87,8 +166,20 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
         else " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in report.items())
     )
     if args.plot:
-        _plot(args.plot, res)
-    return res
+        if res is None:
+            print("--plot: a tiled fit has no single curve to plot", file=sys.stderr)
+        else:
+            _plot(args.plot, res)
+    return image
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as a short text: 40 s, 12 min, 3.5 h."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _plot(path, res):

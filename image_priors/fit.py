@@ -202,3 +202,28 @@ def fit(
     if not saved:
         saved = {"step": step, "image": last}
     return FitResult(np.clip(saved["image"], 0, 1), np.clip(last, 0, 1), step, saved["step"], hist)
+
+
+def step_memory(prior: torch.nn.Module, pixels: int) -> float:
+    """Bytes a fitting step of ``prior`` holds for an output of ``pixels`` pixels, measured on
+    ``prior`` (built at any size: a small one is enough) and scaled by pixels: the activations
+    autograd keeps for the backward pass (which grow with the pixels) plus the weights, their
+    gradients and Adam's two moments.
+
+    >>> from image_priors.priors import DeepDecoder
+    >>> small = step_memory(DeepDecoder((64, 64), k=8, d=3), 64 * 64)
+    >>> 3.5 < step_memory(DeepDecoder((64, 64), k=8, d=3), 128 * 128) / small < 4.0
+    True
+    """
+    kept = {}
+
+    def pack(t):
+        kept[(t.data_ptr(), tuple(t.shape), t.dtype)] = t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = prior()
+    probe_pixels = out.shape[-1] * out.shape[-2]
+    activations = (sum(kept.values()) + 2 * out.numel() * out.element_size()) * pixels / probe_pixels
+    weights = sum(p.numel() * p.element_size() for p in prior.parameters())
+    return float(activations + 4 * weights)

@@ -34,6 +34,17 @@ class Operator(torch.nn.Module):
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    #: the image's side lengths a tile's start and size must be multiples of (`tile`)
+    tile_step = 1
+
+    def tile(self, y: torch.Tensor, y0: int, y1: int, x0: int, x1: int):
+        """``(operator, observation)`` of the image region ``[y0:y1, x0:x1]`` alone, for fitting a
+        large image tile by tile (`image_priors.tiles`). Operators that measure the whole image at
+        once (compressed sensing) have none: they raise `dgp.settings.SettingError`."""
+        from dgp.settings import SettingError
+
+        raise SettingError("tile", f"{type(self).__name__} measures the whole image at once: it cannot be fit in tiles")
+
 
 class Identity(Operator):
     """F = I (denoising)."""
@@ -43,6 +54,9 @@ class Identity(Operator):
 
     def adjoint(self, y):
         return y
+
+    def tile(self, y, y0, y1, x0, x1):
+        return Identity(), y[..., y0:y1, x0:x1]
 
 
 class Mask(Operator):
@@ -75,6 +89,9 @@ class Mask(Operator):
 
     def adjoint(self, y):
         return y * self.mask
+
+    def tile(self, y, y0, y1, x0, x1):
+        return Mask(self.mask[..., y0:y1, x0:x1]), y[..., y0:y1, x0:x1]
 
 
 class GaussianSensing(Operator):
@@ -190,6 +207,13 @@ class Downsample(Operator):
         k = _kernel_1d(factor, kind)
         self.register_buffer("kernel", torch.as_tensor(np.outer(k, k), dtype=torch.float32)[None, None])
         self.pad = (4 * factor - factor) // 2
+        self.tile_step = factor
+
+    def tile(self, y, y0, y1, x0, x1):
+        """The low-resolution pixels of the region (its bounds are multiples of the factor); the
+        filter wraps around at the tile's edges, which the blending of overlapping tiles hides."""
+        f = self.factor
+        return Downsample(f, self.kind), y[..., y0 // f : y1 // f, x0 // f : x1 // f]
 
     def _weight(self, x):
         return self.kernel.expand(x.shape[1], 1, -1, -1)

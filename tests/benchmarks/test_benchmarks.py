@@ -59,9 +59,9 @@ def test_cluster_benchmark_reports_same_bits_and_a_projection(tmp_path):
     from benchmarks import cluster
 
     out = tmp_path / "cluster.md"
-    cluster.main(
-        ["--points", "3000", "--local-steps", "4", "--consistency-steps", "2", "--workers", "2", "--out", str(out)]
-    )
+    mesh = str(cluster.ROOT / "data" / "bunny_gt.ply")  # the repository's own: ../shared is not there in CI
+    args = ["--mesh", mesh, "--points", "3000", "--local-steps", "4", "--consistency-steps", "2", "--workers", "2"]
+    cluster.main(args + ["--out", str(out)])
     text = out.read_text()
     assert "| Ray, 2 workers |" in text and "DIFFERENT" not in text and text.count("| same bits |") == 2
     assert "| 64 |" in text  # the projection's last row
