@@ -37,3 +37,13 @@ def _astronaut(size=32):
 def astronaut():
     """``astronaut(size) -> (3, size, size)`` float32 image in [0, 1]."""
     return _astronaut
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray instance for the whole test run (2 CPUs, a 200 MB object store), shut down
+    at its end; `dgp.cluster.connect` uses it instead of starting its own. Skips without Ray."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

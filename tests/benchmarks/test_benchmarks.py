@@ -52,10 +52,7 @@ def test_fourier_scale_benchmark_writes_its_table(tmp_path):
     assert all(float(r[3].strip(" *")) > 0 for r in rows)
 
 
-def test_cluster_benchmark_reports_same_bits_and_a_projection(tmp_path):
-    import pytest
-
-    pytest.importorskip("ray")
+def test_cluster_benchmark_reports_same_bits_and_a_projection(tmp_path, local_ray):
     from benchmarks import cluster
 
     out = tmp_path / "cluster.md"

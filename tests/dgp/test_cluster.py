@@ -1,6 +1,6 @@
 """Tests of `dgp.cluster`: the chart fits as Ray tasks give the in-process result, survive a
-worker's death and stop on Ctrl-C. One local Ray instance serves the module (2 CPUs, a small
-object store) and is shut down after it."""
+worker's death and stop on Ctrl-C. One local Ray instance serves the test run (the session
+fixture ``local_ray`` of tests/conftest.py)."""
 
 import os
 import signal
@@ -29,13 +29,6 @@ SMALL = dict(
     device="cpu",
     progress=False,
 )
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
