@@ -263,10 +263,12 @@ class RayRunner:
             progress(steps, loss)
 
     def close(self) -> None:
-        """Drop the stored arrays; shut Ray down when this runner started it."""
+        """Drop the stored arrays and the progress actor; shut Ray down when this runner started it."""
         self._refs.clear()
-        if self.started and self.ray.is_initialized():
-            self.ray.shutdown()
+        if self.ray.is_initialized():
+            self.ray.kill(self.progress)
+            if self.started:
+                self.ray.shutdown()
 
 
 def _nbytes(value) -> int:
