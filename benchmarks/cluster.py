@@ -70,7 +70,9 @@ def split(tasks: list, sizes: dict, piece: int) -> list:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mesh", default=str(SHARED / "meshes" / "stanford-bunny.obj"))
+    shared_bunny = SHARED / "meshes" / "stanford-bunny.obj"
+    default_mesh = shared_bunny if shared_bunny.exists() else ROOT / "data" / "bunny_gt.ply"  # a fresh clone's own
+    ap.add_argument("--mesh", default=str(default_mesh), help=f"mesh to sample the scan from ({default_mesh.name})")
     ap.add_argument("--points", type=int, default=50_000)
     ap.add_argument("--noise", type=float, default=0.001, help="Gaussian noise, fraction of the diagonal")
     ap.add_argument("--local-steps", type=int, default=500)
