@@ -107,6 +107,7 @@ def main(argv=None):
     import torch
 
     from dgp.matching import match
+    from dgp.util import write_text
 
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
@@ -163,10 +164,7 @@ def main(argv=None):
             f"{'yes' if ok else 'NO'} |"
         )
     lines.append("")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out)
+    write_text(out, "\n".join(lines))  # atomically, its folder made
     print(f"wrote {out}")
 
 

@@ -88,6 +88,7 @@ def main(argv=None):
     import dgp
     from dgp.io import noisy_scan, read_mesh
     from dgp.reconstruction import ReconstructionConfig, plan_chunks
+    from dgp.util import write_text
 
     torch.set_num_threads(1)
     cloud = noisy_scan(read_mesh(args.mesh), args.points, args.noise, seed=args.seed)
@@ -161,10 +162,7 @@ def main(argv=None):
         "",
     ]
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out)
+    write_text(out, "\n".join(lines))  # atomically, its folder made
     print(f"wrote {out}")
 
 

@@ -63,7 +63,7 @@ def main(argv=None):
     from skimage import data
 
     from benchmarks.images import crop
-    from image_priors.imageio import write_image
+    from image_priors.imageio import read_image, write_image
     from image_priors.metrics import psnr
     from image_priors.operators import Mask, add_noise
     from image_priors.tiles import DEFAULT_OVERLAP
@@ -96,8 +96,6 @@ def main(argv=None):
                 seconds = time.time() - t
                 if proc.returncode:
                     raise SystemExit(f"{' '.join(full)} failed:\n{proc.stderr}")
-                from image_priors.imageio import read_image
-
                 img = read_image(out)
                 result[how] = (psnr(truth, img), psnr(truth[:, seams], img[:, seams]), seconds)
                 print(name, task, how, result[how], flush=True)
@@ -108,6 +106,7 @@ def main(argv=None):
 
 
 def _write(out: Path, rows, args) -> None:
+    from dgp.util import write_text
     from image_priors.tiles import DEFAULT_OVERLAP, shared
 
     lines = [
@@ -129,10 +128,7 @@ def _write(out: Path, rows, args) -> None:
         )
     mean = np.mean([r[4] for r in rows])
     lines += ["", f"Mean difference, tiles - whole: {mean:+.2f} dB.", ""]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out)
+    write_text(out, "\n".join(lines))  # atomically, its folder made
 
 
 if __name__ == "__main__":
