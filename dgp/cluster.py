@@ -84,12 +84,9 @@ class InProcess:
     def __init__(self):
         self.tasks: list = []
 
-    def put(self, key, value):
-        """The value itself (nothing to store)."""
-        return value
-
-    def run(self, jobs: list, progress: Callable | None = None) -> Iterator[tuple]:
-        """Yield ``(job.key, result)`` for each job in turn; ``progress(steps, loss)`` as they go."""
+    def run(self, jobs, progress: Callable | None = None) -> Iterator[tuple]:
+        """Yield ``(job.key, result)`` for each job of the iterable ``jobs`` in turn (each taken
+        when the previous one is done); ``progress(steps, loss)`` as they go."""
         table = _jobs()
         for job in jobs:
             t = time.perf_counter()
@@ -233,10 +230,10 @@ class RayRunner:
             self._sizes[self._refs[key]] = _nbytes(value)
         return self._refs[key]
 
-    def run(self, jobs: list, progress: Callable | None = None) -> Iterator[tuple]:
-        """Yield ``(job.key, result)`` as tasks complete (in completion order); ``progress(steps,
-        loss)`` with the steps every task reported. Stopping early (Ctrl-C, an error) cancels the
-        tasks still pending or running."""
+    def run(self, jobs, progress: Callable | None = None) -> Iterator[tuple]:
+        """Submit every job of the iterable ``jobs``; yield ``(job.key, result)`` as tasks complete
+        (in completion order); ``progress(steps, loss)`` with the steps every task reported.
+        Stopping early (Ctrl-C, an error) cancels the tasks still pending or running."""
         ray = self.ray
         # the arguments go one by one, so that Ray hands each task the objects behind the references
         pending = {self.task.remote(j.kind, self.threads, self.progress, *j.args): j for j in jobs}

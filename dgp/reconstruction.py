@@ -519,17 +519,26 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     # leaves the rest marked unfitted)
     charts = ChartState.blank(P, K, cfg.widths, cfg.seed)
     fitted, interrupted = np.zeros(P, dtype=bool), False
-    # each chunk's arrays, stored once (in the object store on a cluster) for both phases
-    inputs = [
-        runner.put(
-            ("inputs", ci),
-            (patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], nlocal[idx, :k]),
-        )
-        for ci, (idx, k) in enumerate(chunks)
-    ]
+
+    def inputs(ci):
+        # a chunk's arrays: made when its job is, so that one process holds one chunk's copy at a
+        # time; a cluster stores them once (runner.put caches by key) for both phases
+        idx, k = chunks[ci]
+        arrays = (patches.uv[idx, :k], local[idx, :k], patches.mask[idx, :k], sigma_local[idx], nlocal[idx, :k])
+        return runner.put(("inputs", ci), arrays) if cfg.cluster else arrays
+
+    def consistency_jobs(tloc):
+        for ci, (idx, k) in enumerate(chunks):
+            sub = charts.rows(idx, k)
+            order = sub.match[..., None]
+            targets = np.take_along_axis(tloc[idx, :k], order, axis=1)
+            normals = np.take_along_axis(nlocal[idx, :k], order, axis=1)
+            yield Job(ci, "consistency", (inputs(ci), targets, normals, sub, fcfg))
+
     try:
         mark = time.time()  # the runner's start (Ray's) is in no stage
-        jobs = [Job(ci, "local", (inputs[ci], fcfg, cfg.seed * 1000 + ci)) for ci in range(len(chunks))]
+        # jobs are generators: one process makes each when it runs it, a cluster submits them all
+        jobs = (Job(ci, "local", (inputs(ci), fcfg, cfg.seed * 1000 + ci)) for ci in range(len(chunks)))
         for ci, st in runner.run(jobs, progress):
             idx = chunks[ci][0]
             charts.assign(idx, st)
@@ -537,22 +546,10 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
         done("local")
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand (summed here, in patch order, whoever fitted
-            # them); each round refits every chunk to them
-            targets = _consistency_targets(pts, patches, charts, fitted)
-            tloc = patches.to_local(targets)  # (P, K, 3) per patch row
-            jobs = []
-            for ci, (idx, k) in enumerate(chunks):
-                sub = charts.rows(idx, k)
-                order = sub.match[..., None]
-                args = (
-                    inputs[ci],
-                    np.take_along_axis(tloc[idx, :k], order, axis=1),
-                    np.take_along_axis(nlocal[idx, :k], order, axis=1),
-                    sub,
-                    fcfg,
-                )
-                jobs.append(Job(ci, "consistency", args))
-            for ci, refit in runner.run(jobs, progress):
+            # them); each round refits every chunk to them (chunks' rows are disjoint, so a refit
+            # assigned before a later chunk's job is made does not change that job)
+            tloc = patches.to_local(_consistency_targets(pts, patches, charts, fitted))  # (P, K, 3)
+            for ci, refit in runner.run(consistency_jobs(tloc), progress):
                 charts.assign(chunks[ci][0], refit)
         done("consistency")
     except KeyboardInterrupt:
