@@ -28,6 +28,14 @@ def _task_flags(p, task: str) -> None:
         "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
     )
     add_arguments(p, ImageFitConfig, names=FIT_FLAGS, values={**d, "device": "auto"})
+    if task in ("inpaint", "sr", "cs"):
+        p.add_argument(
+            "--back-project",
+            choices=["on", "off"],
+            default="on" if d.get("back_project") else "off",
+            help="move the result onto the measurements, x + A⁺(y − A x): known pixels kept, the input "
+            "reproduced; for noiseless measurements (%(default)s)",
+        )
     p.add_argument(
         "--tile",
         default="auto",

@@ -73,6 +73,7 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
         seed=args.seed,
         progress=not args.quiet,
         ema=args.ema,
+        back_project=getattr(args, "back_project", "off") == "on",
     )
 
     def build(region_shape, region_op):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from dgp.settings import at_least, in_range, non_negative, positive, setting
-from image_priors.operators import Operator
+from image_priors.operators import Operator, back_project
 from image_priors.stopping import RULES, Rule, make_rule
 
 #: steps between the weights `fit` keeps for rolling back a loss spike
@@ -54,6 +54,13 @@ class ImageFitConfig:
         "a step whose loss jumps past this factor times the loss at the last kept weights rolls the prior back to "
         "them (the reference DIP's 5 dB); 0 = off",
         non_negative,
+    )
+    back_project: bool = setting(
+        False,
+        "return x + A⁺(y − A x) instead of x: the output then reproduces the measurements exactly (known pixels "
+        "kept, the low-resolution input reproduced); for noiseless measurements. On the command line "
+        "`--back-project on|off` (inpaint, sr, cs)",
+        cli=False,
     )
     seed: int = setting(0, "random seed")
     progress: bool = setting(True, "show a progress bar", cli=False)
@@ -92,7 +99,8 @@ def fit(
     callback : called as ``callback(step, output (C, H, W), loss)``
 
     The output returned is the exponential average (``cfg.ema``) of the outputs when ``ema > 0``,
-    taken at the step the rule chose.
+    taken at the step the rule chose; with ``cfg.back_project`` it is then moved onto the measurements
+    (`image_priors.operators.back_project`), as are the outputs whose PSNR the history records.
 
     Loss spikes: every `KEEP_EVERY` steps the weights are kept (with their loss) while the loss
     is not spiking; a step whose loss exceeds ``cfg.rollback`` times the kept loss puts the kept
@@ -126,6 +134,14 @@ def fit(
         train = 1 - held
     opt = torch.optim.Adam(prior.parameters(), lr=cfg.lr)
     z0 = prior.z.detach().clone()
+
+    def finish(x: torch.Tensor) -> np.ndarray:
+        """(1, C, H, W) output -> (C, H, W) array, back-projected onto the measurements if asked."""
+        with torch.no_grad():
+            if cfg.back_project:
+                x = back_project(op, x, y)
+        return x[0].cpu().numpy()
+
     avg = None
     hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": [], "rollbacks": []}
     kept = None  # (loss, weights) last kept for the rollback
@@ -174,8 +190,8 @@ def fit(
             hist["loss"].append(lv)
             hist["heldout"].append(ho)
             if truth is not None:
-                hist["psnr"].append(psnr(truth, cur[0].cpu().numpy()))
-                hist["psnr_avg"].append(psnr(truth, img))
+                hist["psnr"].append(psnr(truth, finish(cur)))
+                hist["psnr_avg"].append(psnr(truth, finish(avg) if cfg.back_project else img))
             stop = rule.update(step, img, lv, ho)
             recent.append((step, img))
             if rule.chosen is not None and rule.chosen != saved.get("step"):
@@ -201,7 +217,10 @@ def fit(
     last = avg[0].cpu().numpy() if avg is not None else prior()[0].detach().cpu().numpy()
     if not saved:
         saved = {"step": step, "image": last}
-    return FitResult(np.clip(saved["image"], 0, 1), np.clip(last, 0, 1), step, saved["step"], hist)
+    chosen = saved["image"]
+    if cfg.back_project:
+        chosen, last = (finish(torch.as_tensor(a, device=dev)[None]) for a in (chosen, last))
+    return FitResult(np.clip(chosen, 0, 1), np.clip(last, 0, 1), step, saved["step"], hist)
 
 
 def step_memory(prior: torch.nn.Module, pixels: int) -> float:

@@ -37,6 +37,34 @@ class Operator(torch.nn.Module):
     #: the image's side lengths a tile's start and size must be multiples of (`tile`)
     tile_step = 1
 
+    def pinv(self, r: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
+        """A⁺ r: the least-norm image whose measurements come closest to ``r`` (shape of ``op(x)``),
+        returned as ``(B, C, H, W)``. Computed as Aᵀ u with A Aᵀ u = r solved by conjugate gradients
+        (relative residual ``tol``); exact after one iteration where A Aᵀ is a projection (masks,
+        crops, orthonormal-row sensing), a few dozen for a downsampling filter.
+
+        >>> op = Downsample(4)
+        >>> y = torch.rand(1, 3, 8, 8)
+        >>> float((op(op.pinv(y)) - y).abs().max()) < 1e-4
+        True
+        """
+        u = torch.zeros_like(r)
+        res = r.clone()
+        p = res.clone()
+        rs = float((res * res).sum())
+        floor = tol * tol * rs
+        for _ in range(iters):
+            if rs <= floor or rs == 0.0:
+                break
+            ap = self.forward(self.adjoint(p))
+            alpha = rs / float((p * ap).sum())
+            u = u + alpha * p
+            res = res - alpha * ap
+            rs_new = float((res * res).sum())
+            p = res + (rs_new / rs) * p
+            rs = rs_new
+        return self.adjoint(u)
+
     def tile(self, y: torch.Tensor, y0: int, y1: int, x0: int, x1: int):
         """``(operator, observation)`` of the image region ``[y0:y1, x0:x1]`` alone, for fitting a
         large image tile by tile (`image_priors.tiles`). Operators that measure the whole image at
@@ -54,6 +82,9 @@ class Identity(Operator):
 
     def adjoint(self, y):
         return y
+
+    def pinv(self, r, iters=50, tol=1e-6):
+        return r
 
     def tile(self, y, y0, y1, x0, x1):
         return Identity(), y[..., y0:y1, x0:x1]
@@ -89,6 +120,9 @@ class Mask(Operator):
 
     def adjoint(self, y):
         return y * self.mask
+
+    def pinv(self, r, iters=50, tol=1e-6):
+        return r * self.mask
 
     def tile(self, y, y0, y1, x0, x1):
         return Mask(self.mask[..., y0:y1, x0:x1]), y[..., y0:y1, x0:x1]
@@ -244,6 +278,18 @@ class Downsample(Operator):
         out[..., h - p :, :p] += full[..., :p, w + p :]
         out[..., h - p :, w - p :] += full[..., :p, :p]
         return out
+
+
+def back_project(op: Operator, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """x + A⁺(y − A x): the image nearest to ``x (B, C, H, W)`` whose measurements are ``y`` (for
+    noiseless or nearly noiseless measurements; with noise it puts the noise back). For a mask it
+    keeps the known pixels; for super-resolution it makes the result downsample to the input.
+
+    >>> op = Mask(torch.tensor([[1.0, 0.0]]))
+    >>> back_project(op, torch.zeros(1, 1, 1, 2), torch.tensor([[[[0.5, 0.0]]]])).flatten().tolist()
+    [0.5, 0.0]
+    """
+    return x + op.pinv(y - op(x))
 
 
 def measurements_per_channel(op: Operator, shape, seed: int = 0) -> float:

@@ -66,13 +66,19 @@ def test_cli_inpaint_sr_cs(tmp_path, clean_png):
         "--k",
         "8",
         "-q",
+        "--back-project",
+        "on",
     )
-    assert proc.returncode == 0, proc.stderr
-    assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
-    proc = _cli("sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "2", "--small", "-q")
     assert proc.returncode == 0, proc.stderr
     from image_priors.imageio import read_image
 
+    # back-projected: every known pixel of the input is in the output as it was
+    known = read_image(tmp_path / "mask.png", gray=True)[0] > 0.5
+    holes, out = read_image(tmp_path / "holes.png"), read_image(tmp_path / "i.png")
+    assert known.mean() > 0.4 and np.abs(out[:, known] - holes[:, known]).max() < 1.5 / 255
+    assert _cli("degrade", clean_png, "--factor", "4", "-o", tmp_path / "lo.png").returncode == 0
+    proc = _cli("sr", tmp_path / "lo.png", "--factor", "4", "-o", tmp_path / "sr.png", "--steps", "2", "--small", "-q")
+    assert proc.returncode == 0, proc.stderr
     assert read_image(tmp_path / "sr.png").shape == (3, 64, 64)
     proc = _cli(
         "cs",

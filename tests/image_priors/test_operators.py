@@ -12,6 +12,7 @@ from image_priors.operators import (
     Mask,
     StructuredSensing,
     add_noise,
+    back_project,
     check_adjoint,
     measurements_per_channel,
 )
@@ -80,3 +81,30 @@ def test_mask_and_noise():
 )
 def test_measurements_per_channel(op, shape, expected):
     assert measurements_per_channel(op, shape) == expected
+
+
+@pytest.mark.parametrize("op, shape", OPERATORS, ids=lambda v: type(v).__name__ if not isinstance(v, tuple) else "")
+def test_pinv_is_the_least_norm_solution(op, shape):
+    """A A⁺ r = r for r in the range of A, and A⁺ r lies in the row space (A⁺ A A⁺ r = A⁺ r): the
+    two properties that make it the pseudo-inverse, checked in float64."""
+    op = op.double()
+    gen = torch.Generator().manual_seed(0)
+    r = op(torch.randn(shape, generator=gen, dtype=torch.float64))
+    x = op.pinv(r, iters=200, tol=1e-12)
+    torch.testing.assert_close(op(x), r, atol=1e-8, rtol=0)
+    torch.testing.assert_close(op.pinv(op(x), iters=200, tol=1e-12), x, atol=1e-8, rtol=0)
+
+
+def test_back_projection_keeps_the_known_pixels_and_reproduces_the_low_resolution_input():
+    gen = torch.Generator().manual_seed(1)
+    truth, guess = torch.rand(1, 3, 32, 32, generator=gen), torch.rand(1, 3, 32, 32, generator=gen)
+    mask = Mask.random((32, 32), 0.5, seed=2)
+    out = back_project(mask, guess, mask(truth))
+    known = mask.mask.expand_as(truth) > 0
+    assert torch.equal(out[known], truth[known]) and torch.equal(out[~known], guess[~known])
+    down = Downsample(4)
+    out = back_project(down, guess, down(truth))
+    assert float((down(out) - down(truth)).abs().max()) < 1e-4
+    # the correction is the smallest one that does it: nothing is added that A cannot see
+    delta = (out - guess).double()
+    assert float((down.double().pinv(down.double()(delta)) - delta).abs().max()) < 1e-4
