@@ -108,6 +108,40 @@ def images_headline() -> str:
     )
 
 
+def imageset_headline() -> str:
+    """Per task of imageset_cpu_128.md: the classical baseline and the CLI default over the image set
+    (mean, and the default's margin on its worst image)."""
+    from benchmarks.imageset import REFERENCE
+
+    name = "imageset_cpu_128.md"
+    text = (RESULTS / name).read_text()
+    images = len(markdown_table(text)) - 1
+    out = []
+    for section in text.split("\n## ")[1:]:
+        task = section.split()[0]
+        table = markdown_table(section)
+        head = table[0]
+        ref = next(i for i, h in enumerate(head) if h.startswith(REFERENCE[task]))
+        default = next(i for i, h in enumerate(head) if h.endswith("*default*"))
+        rows = [r for r in table[1:] if r[0] not in ("**mean**", "seconds")]
+        base = [float(r[ref].split()[0]) for r in rows]
+        ours = [float(r[default].split()[0]) for r in rows]
+        worst = min(range(len(rows)), key=lambda i: ours[i] - base[i])
+        out.append(
+            [
+                task,
+                f"{head[ref]}: {sum(base) / len(base):.2f}",
+                f"{head[default].replace(' *default*', '')}: {sum(ours) / len(ours):.2f}",
+                f"{ours[worst] - base[worst]:+.2f} ({rows[worst][0]})",
+            ]
+        )
+    header = ["task", "classical baseline, mean dB", "default, mean dB", "default − baseline, worst image"]
+    return _table(header, out) + (
+        f"\n\nOver {images} images of different character, from "
+        f"[`benchmarks/results/{name}`](benchmarks/results/{name}) (128×128, CPU)."
+    )
+
+
 def demo_headline() -> str:
     """The sample bunny with the defaults against Poisson depth 8 (reconstruct.md's first table)."""
     table = markdown_table((RESULTS / "reconstruct.md").read_text())
@@ -148,6 +182,7 @@ HEADLINES = {
     "real-headline": real_headline,
     "surface-headline": surface_headline,
     "images-headline": images_headline,
+    "imageset-headline": imageset_headline,
     "demo-headline": demo_headline,
 }
 

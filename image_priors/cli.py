@@ -36,6 +36,14 @@ def _task_flags(p, task: str) -> None:
             help="move the result onto the measurements, x + A⁺(y − A x): known pixels kept, the input "
             "reproduced; for noiseless measurements (%(default)s)",
         )
+    if task == "inpaint":
+        p.add_argument(
+            "--blend",
+            type=float,
+            default=d.get("blend", 0.0),
+            help="weight of biharmonic inpainting (image_priors.classical) in a weighted mean with the prior's "
+            "result; 0 = the prior alone (%(default)s)",
+        )
     p.add_argument(
         "--tile",
         default="auto",

@@ -45,9 +45,9 @@ def _tile_side(args, op, shape, need_mb: float, avail_mb: float) -> int:
     return side - side % step if side else 0
 
 
-def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
-    """Fit (whole, or in tiles), write the output and optional plot, print a report; return the
-    output (C, H, W)."""
+def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
+    """Fit (whole, or in tiles), pass the output through ``finish`` when given, write it and the optional
+    plot, print a report; return the output (C, H, W)."""
     import time
 
     import torch
@@ -149,6 +149,8 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None):
         report = {"steps_run": res.stopped_at + 1, "chosen_step": res.chosen_step}
         if res.history.get("rollbacks"):
             report["rollbacks"] = len(res.history["rollbacks"])
+    if finish is not None:
+        image = finish(image)
     from image_priors.imageio import write_image
 
     write_image(args.output, image)
@@ -259,7 +261,18 @@ def cmd_inpaint(args):
     else:
         raise InputError("inpaint needs --mask MASK.png or --drop FRACTION")
     y = op(torch.as_tensor(img)[None]).numpy()
-    _run(args, "inpaint", op, y, img.shape, _truth(args, img.shape))
+    finish = None
+    if not 0 <= args.blend <= 1:
+        raise SettingError("blend", f"must be in [0, 1], got {args.blend}")
+    if args.blend > 0:
+        from image_priors.classical import biharmonic_fill
+
+        fill = biharmonic_fill(y[0], op.mask[0, 0].numpy() > 0)
+
+        def finish(image):
+            return (1 - args.blend) * image + args.blend * fill
+
+    _run(args, "inpaint", op, y, img.shape, _truth(args, img.shape), finish=finish)
     return 0
 
 

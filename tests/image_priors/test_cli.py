@@ -134,6 +134,7 @@ def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
         (["degrade", "{clean}", "--factor", "3", "-o", "{tmp}/o.png"], "invalid choice"),
         (["sr", "{clean}", "--factor", "4", "--truth", "{clean}", "-o", "{tmp}/o.png"], "ground truth"),
         (["denoise", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
+        (["inpaint", "{clean}", "--drop", "0.5", "--blend", "1.5", "-o", "{tmp}/o.png"], "--blend must be in"),
     ],
 )
 def test_cli_errors(tmp_path, clean_png, args, fragment):
@@ -166,3 +167,19 @@ def test_degrade_factor_must_divide(tmp_path):
     write_image(tmp_path / "odd.png", np.ones((3, 30, 30)) * 0.5)
     proc = _cli("degrade", tmp_path / "odd.png", "--factor", "4", "-o", tmp_path / "o.png")
     assert proc.returncode == 2 and "not divisible" in proc.stderr
+
+
+def test_cli_inpaint_blend_one_is_the_biharmonic_fill(tmp_path, clean_png):
+    from image_priors.classical import biharmonic_fill
+    from image_priors.imageio import read_image
+
+    args = ["--drop", "0.5", "--mask-out", tmp_path / "mask.png", "-o", tmp_path / "holes.png"]
+    assert _cli("degrade", clean_png, *args).returncode == 0
+    common = ["--mask", tmp_path / "mask.png", "--steps", "2", "--prior", "dd", "--k", "8", "-q"]
+    for blend in ("1", "0.5"):
+        proc = _cli("inpaint", tmp_path / "holes.png", *common, "--blend", blend, "-o", tmp_path / f"b{blend}.png")
+        assert proc.returncode == 0, proc.stderr
+    known = read_image(tmp_path / "mask.png", gray=True)[0] > 0.5
+    fill = biharmonic_fill(read_image(tmp_path / "holes.png") * known, known)
+    assert np.abs(read_image(tmp_path / "b1.png") - fill).max() <= 1 / 255
+    assert np.abs(read_image(tmp_path / "b0.5.png") - fill).max() > 5 / 255  # the prior's half shows
