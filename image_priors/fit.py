@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections import deque
 from dataclasses import dataclass, field
@@ -51,8 +52,8 @@ class ImageFitConfig:
     )
     rollback: float = setting(
         3.16,
-        "a step whose loss jumps past this factor times the loss at the last kept weights rolls the prior back to "
-        "them (the reference DIP's 5 dB); 0 = off",
+        "a step whose loss jumps past this factor times the loss at the last kept weights rolls the prior and "
+        "Adam's state back to them and halves the learning rate (the reference DIP's 5 dB); 0 = off",
         non_negative,
     )
     back_project: bool = setting(
@@ -104,8 +105,9 @@ def fit(
 
     Loss spikes: every `KEEP_EVERY` steps the weights are kept (with their loss) while the loss
     is not spiking; a step whose loss exceeds ``cfg.rollback`` times the kept loss puts the kept
-    weights back (Adam's moments are left as they are, as in the reference DIP code), and its
-    output does not enter the average.
+    weights and Adam's kept state back and halves the learning rate, and its output does not enter
+    the average. (The reference DIP code leaves Adam's moments and step size as they are; then the
+    same stale moments throw the weights off again a step later, and a fit can end on a spike.)
     """
     from image_priors.metrics import psnr
 
@@ -144,7 +146,7 @@ def fit(
 
     avg = None
     hist = {"loss": [], "heldout": [], "psnr": [], "psnr_avg": [], "rollbacks": []}
-    kept = None  # (loss, weights) last kept for the rollback
+    kept = None  # (loss, weights, Adam's state) last kept for the rollback
     saved = {}
     recent = deque(maxlen=max(cfg.window, 1) + 1)  # (step, output) of the last steps
     bar = None
@@ -171,10 +173,15 @@ def fit(
             if spike:
                 # the weights that made this output diverged: put the kept ones back, skip the step
                 prior.load_state_dict(kept[1])
+                opt.load_state_dict(kept[2])
+                for group in opt.param_groups:
+                    group["lr"] *= 0.5
+                kept = (kept[0], kept[1], copy.deepcopy(opt.state_dict()))
                 hist["rollbacks"].append(step)
             else:
                 if cfg.rollback > 0 and step % KEEP_EVERY == 0:
-                    kept = (lv, {k: v.detach().clone() for k, v in prior.state_dict().items()})
+                    weights = {k: v.detach().clone() for k, v in prior.state_dict().items()}
+                    kept = (lv, weights, copy.deepcopy(opt.state_dict()))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
