@@ -39,10 +39,10 @@ def _task_flags(p, task: str) -> None:
     if task == "inpaint":
         p.add_argument(
             "--blend",
-            type=float,
-            default=d.get("blend", 0.0),
+            default=str(d.get("blend", 0.0)),
             help="weight of biharmonic inpainting (image_priors.classical) in a weighted mean with the prior's "
-            "result; 0 = the prior alone (%(default)s)",
+            "result, 0 = the prior alone; auto = the weight that best predicts 5%% of the known pixels held out "
+            "of both (%(default)s)",
         )
     p.add_argument(
         "--tile",

@@ -261,18 +261,38 @@ def cmd_inpaint(args):
     else:
         raise InputError("inpaint needs --mask MASK.png or --drop FRACTION")
     y = op(torch.as_tensor(img)[None]).numpy()
-    finish = None
-    if not 0 <= args.blend <= 1:
+    text = str(args.blend).strip().lower()
+    try:
+        blend = "auto" if text == "auto" else float(text)
+    except ValueError:
+        raise SettingError("blend", f"must be auto or a number in [0, 1], got {args.blend!r}") from None
+    if blend != "auto" and not 0 <= blend <= 1:
         raise SettingError("blend", f"must be in [0, 1], got {args.blend}")
-    if args.blend > 0:
-        from image_priors.classical import biharmonic_fill
+    finish, fit_op, fit_y = None, op, y
+    if blend != 0:
+        from image_priors.classical import biharmonic_fill, blend_weight, split_known
 
-        fill = biharmonic_fill(y[0], op.mask[0, 0].numpy() > 0)
+        known = op.mask[0, 0].numpy() > 0
+        fill = biharmonic_fill(y[0], known)
+        weight = {"w": blend}
+        if blend == "auto":
+            # the prior and a biharmonic fill both made without some known pixels: the weight that
+            # best predicts those pixels says how far to trust each on this image
+            fit_known, held = split_known(known, seed=args.seed)
+            fit_op = Mask(torch.as_tensor(fit_known)[None, None])
+            fit_y = fit_op(torch.as_tensor(img)[None]).numpy()
+            held_fill = biharmonic_fill(fit_y[0], fit_known)
 
         def finish(image):
-            return (1 - args.blend) * image + args.blend * fill
+            if blend == "auto":
+                weight["w"] = blend_weight(image, held_fill, y[0], held)
+                print(f"blend auto: biharmonic weight {weight['w']:.2f} (from {int(held.sum())} held-out pixels)")
+            out = (1 - weight["w"]) * image + weight["w"] * fill
+            if args.back_project == "on":
+                out[:, known] = y[0][:, known]
+            return out
 
-    _run(args, "inpaint", op, y, img.shape, _truth(args, img.shape), finish=finish)
+    _run(args, "inpaint", fit_op, fit_y, img.shape, _truth(args, img.shape), finish=finish)
     return 0
 
 

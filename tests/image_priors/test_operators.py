@@ -108,3 +108,17 @@ def test_back_projection_keeps_the_known_pixels_and_reproduces_the_low_resolutio
     # the correction is the smallest one that does it: nothing is added that A cannot see
     delta = (out - guess).double()
     assert float((down.double().pinv(down.double()(delta)) - delta).abs().max()) < 1e-4
+
+
+def test_blend_weight_recovers_the_mixture_that_made_the_held_pixels():
+    import numpy as np
+
+    from image_priors.classical import blend_weight, split_known
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 3, 16, 16))
+    known = rng.random((16, 16)) < 0.5
+    fit, held = split_known(known, 0.2, seed=1)
+    assert not (fit & held).any() and ((fit | held) == known).all() and held.sum() == round(0.2 * known.sum())
+    assert abs(blend_weight(a, b, 0.7 * a + 0.3 * b, held) - 0.3) < 1e-9
+    assert blend_weight(a, b, 2 * b - a, held) == 1.0  # clipped to [0, 1]
