@@ -39,6 +39,7 @@ qualifies, the one whose worst margin is largest, flagged in the table. Writes
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -195,7 +196,15 @@ def main(argv=None):
     ap.add_argument("--images", default=",".join(IMAGE_SET))
     ap.add_argument("--quick", action="store_true", help="64x64 and 150 steps: a smoke run")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
     args = ap.parse_args(argv)
+    if args.render:
+        from dgp.util import write_text
+
+        raw = Path(args.render)
+        write_text(raw.with_suffix(".md"), render(json.loads(raw.read_text())))
+        print(f"wrote {raw.with_suffix('.md')}")
+        return
     if args.quick:
         args.size, args.steps = 64, args.steps or 150
 
@@ -323,7 +332,7 @@ def main(argv=None):
                     weights.setdefault(prior, []).append(w)
     total = time.time() - t_start
 
-    # ---- the table
+    # ---- the record: raw figures per task, merged into the file of the same size, device and images
     cmd = "python benchmarks/imageset.py" + (
         " --quick" if args.quick else f" --size {S}" + (f" --steps {args.steps}" if args.steps else "")
     )
@@ -334,28 +343,65 @@ def main(argv=None):
         cmd += f" --priors {args.priors}"
     if args.images != ",".join(IMAGE_SET):
         cmd += f" --images {args.images}"
+    out = Path(
+        args.out
+        or ROOT / "benchmarks" / "results" / ("quick" if args.quick else "") / f"imageset_{dev.split(':')[0]}_{S}.md"
+    )
+    data = {"size": S, "device": dev, "images": names, "tasks": {}}
+    raw = out.with_suffix(".json")
+    if raw.exists():
+        old = json.loads(raw.read_text())
+        if (old.get("size"), old.get("device"), old.get("images")) == (S, dev, names):
+            data = old
+    for task in tasks:
+        data["tasks"][task] = {
+            "cmd": cmd,
+            "minutes": round(total / 60, 1),
+            "steps": args.steps or TASK_DEFAULTS[task]["steps"],
+            "priors": priors,
+            "results": results[task],
+            "weights": weights if task == "inpaint" else {},
+        }
+    write_text(raw, json.dumps(data, indent=1) + "\n")
+    text = render(data)
+    write_text(out, text)
+    print(text)
+    print(f"wrote {out} and {raw.name}")
+
+
+def render(data: dict) -> str:
+    """The Markdown tables of a record (`main` writes it as JSON beside them): per task, every method's
+    PSNR per image with the oracle in brackets, the mean, the seconds, the rule's pick and the targets.
+    The CLI's current default (`image_priors.commands.TASK_DEFAULTS`) is marked."""
+    from image_priors.commands import TASK_DEFAULTS
+
+    names, S, dev = data["images"], data["size"], data["device"]
     lines = [
         f"# Image priors on a set of {len(names)} images, {S}x{S}, {dev}",
         "",
-        f"Made by `{cmd}` in {total / 60:.0f} min. PSNR in dB of the image each run returns, and in "
-        "brackets the oracle (the best PSNR of any iterate, which needs the truth). Priors at the CLI's "
-        "settings for the task; the CLI's default prior is marked *default*. Seconds: the mean time of one run.",
+        "PSNR in dB of the image each run returns, and in brackets the oracle (the best PSNR of any iterate, "
+        "which needs the truth). Priors at the CLI's settings for the task; the CLI's default is marked "
+        "*default*. Seconds: the mean time of one run. Raw figures: the .json file of the same name; "
+        "`python benchmarks/imageset.py --render FILE.json` rewrites the tables from them.",
         "",
         "| image | character |",
         "| --- | --- |",
     ] + [f"| {n} | {IMAGE_SET.get(n, '')} |" for n in names]
-    for task in tasks:
+    for task in [t for t in TASKS if t in data["tasks"]]:
+        rec = data["tasks"][task]
+        results, weights, priors = rec["results"], rec["weights"], rec["priors"]
         d = TASK_DEFAULTS[task]
-        methods = [m for m in results[task]]
-        budget = f"{args.steps or d['steps']} steps, stop {d['stop']}" + (f", ema {d['ema']}" if d["ema"] else "")
-        extra = [str(v) for m in methods for v in results[task][m] if isinstance(v, str)]
+        methods = list(results)
+        budget = f"{rec['steps']} steps, stop {d['stop']}" + (f", ema {d['ema']}" if d["ema"] else "")
+        extra = [str(v) for m in methods for v in results[m] if isinstance(v, str)]
         lines += ["", f"## {task} ({budget})" + (f"; {', '.join(extra)}" if extra else ""), ""]
+        lines += [f"Made by `{rec['cmd']}` ({rec['minutes']:.0f} min for the whole run).", ""]
         blend = d.get("blend")
         suffix = "+auto" if blend == "auto" else "+BH" if blend else "+BP" if d.get("back_project") else ""
         default = d["prior"] + suffix
         head = [m + (" *default*" if m == default else "") for m in methods]
         lines += ["| image | " + " | ".join(head) + " |", "| --- " * (len(head) + 1) + "|"]
-        vals = {m: [v for v in results[task][m] if not isinstance(v, str)] for m in methods}
+        vals = {m: [v for v in results[m] if not isinstance(v, str)] for m in methods}
 
         def cell(v):
             p, o, _ = v
@@ -367,7 +413,7 @@ def main(argv=None):
         lines.append("| **mean** | " + " | ".join(f"**{means[m]:.2f}**" for m in methods) + " |")
         secs = [np.mean([v[2] for v in vals[m]]) if vals[m][0][2] is not None else None for m in methods]
         lines.append("| seconds | " + " | ".join("" if s is None else f"{s:.0f}" for s in secs) + " |")
-        if task == "inpaint" and weights:
+        if weights:
             lines += [
                 "",
                 "Weight of the biharmonic fill that +auto chose per image: "
@@ -396,13 +442,7 @@ def main(argv=None):
                     f"Target: default ≥ {b} {margin:+.1f} dB ({word}): "
                     f"{got:+.2f} dB, {'met' if got >= margin else 'not met'}."
                 )
-    out = Path(
-        args.out
-        or ROOT / "benchmarks" / "results" / ("quick" if args.quick else "") / f"imageset_{dev.split(':')[0]}_{S}.md"
-    )
-    write_text(out, "\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"wrote {out}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

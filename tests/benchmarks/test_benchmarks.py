@@ -95,12 +95,16 @@ def test_imageset_benchmark_tables_baselines_and_back_projection(tmp_path):
 
     out = tmp_path / "set.md"
     args = ["--size", "32", "--steps", "3", "--images", "brick,coffee", "--priors", "dd", "--threads", "1"]
-    imageset.main(args + ["--tasks", "inpaint,sr,cs", "--out", str(out)])
+    imageset.main(args + ["--tasks", "inpaint", "--out", str(out)])
+    imageset.main(args + ["--tasks", "sr,cs", "--out", str(out)])  # merged beside the inpainting record
     text = out.read_text()
+    out.unlink()
+    imageset.main(["--render", str(out.with_suffix(".json"))])
+    assert out.read_text() == text
     for task, base in (("inpaint", "biharmonic"), ("sr", "bicubic"), ("cs", "wavelet FISTA")):
         section = text.split(f"## {task} ")[1].split("## ")[0]
         head = next(line for line in section.splitlines() if line.startswith("| image |"))
-        extra = " dd+BH |" if task == "inpaint" else ""  # inpainting: also the blend with biharmonic
+        extra = " dd+BH | dd+auto |" if task == "inpaint" else ""  # inpainting: blends with biharmonic
         assert head == f"| image | {base} | dd | dd+BP |{extra}", head
         rows = {ln.split("|")[1].strip(): ln.split("|")[2:-1] for ln in section.splitlines() if ln.startswith("|")}
         assert {"brick", "coffee", "**mean**"} <= set(rows)
