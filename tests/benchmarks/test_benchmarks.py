@@ -126,3 +126,19 @@ def test_wavelet_fista_beats_the_zero_filled_adjoint():
     zero_filled = op.adjoint(y)[0].numpy()
     assert est.shape == truth.shape and psnr(truth, est) > psnr(truth, zero_filled) + 3
     assert isinstance(op(torch.as_tensor(est)[None]), torch.Tensor)
+
+
+def test_imageset_runs_the_deepinv_peer_beside_the_priors_and_keeps_it_out_of_the_rule(tmp_path):
+    import pytest
+
+    pytest.importorskip("deepinv")
+    from benchmarks import imageset
+
+    out = tmp_path / "set.md"
+    args = ["--size", "32", "--steps", "3", "--images", "brick,coffee", "--threads", "1", "--out", str(out)]
+    imageset.main(args + ["--tasks", "sr", "--priors", "dd"])
+    imageset.main(args + ["--tasks", "sr", "--priors", "deepinv"])  # joins the dd columns
+    section = out.read_text().split("## sr ")[1]
+    head = next(line for line in section.splitlines() if line.startswith("| image |"))
+    assert head == "| image | bicubic | dd | dd+BP | deepinv | deepinv+BP |", head
+    assert "Rule (best mean" in section and "**deepinv" not in section
