@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/imageset.py --quick           # 64x64, 150 steps: a smoke run, minutes
     .venv/bin/python benchmarks/imageset.py                   # 128x128 at the CLI's budgets (hours on 2 cores)
     .venv/bin/python benchmarks/imageset.py --tasks inpaint --priors mlp,dip
+    # the peer, deepinv's DIP, from its own environment (deepinv pulls torchvision and a CUDA torch):
+    python3 -m venv /tmp/peer && /tmp/peer/bin/pip install deepinv scikit-image PyWavelets tqdm matplotlib
+    PYTHONPATH=. /tmp/peer/bin/python benchmarks/imageset.py --tasks inpaint --priors deepinv
 
 The set (scikit-image's `data`, centre square crops resized to ``--size``): astronaut and coffee
 (colour, smooth regions and edges), chelsea (colour, fur), camera (grey, edges), brick (grey,
@@ -398,13 +401,16 @@ def main(argv=None):
         }
         old = data["tasks"].get(task)
         if old and old["steps"] == rec["steps"]:
-            # the methods of this run replace theirs and join the others (the baselines are deterministic)
+            # the priors of this run replace theirs and join the others; the baselines measured first stay
             rec = {
-                "cmd": [c for c in old["cmd"] if c != cmd] + [cmd],
+                "cmd": [c for c in _listed(old["cmd"]) if c != cmd] + [cmd],
                 "minutes": round(old["minutes"] + rec["minutes"], 1),
                 "steps": rec["steps"],
                 "priors": list(dict.fromkeys(old["priors"] + priors)),
-                "results": {**old["results"], **rec["results"]},
+                "results": {
+                    **old["results"],
+                    **{m: v for m, v in rec["results"].items() if m.split("+")[0] in priors or m not in old["results"]},
+                },
                 "weights": {**old["weights"], **rec["weights"]},
             }
         data["tasks"][task] = rec
@@ -413,6 +419,11 @@ def main(argv=None):
     write_text(out, text)
     print(text)
     print(f"wrote {out} and {raw.name}")
+
+
+def _listed(cmd) -> list:
+    """A record's commands as a list (records of one run hold a string)."""
+    return cmd if isinstance(cmd, list) else [cmd]
 
 
 def render(data: dict) -> str:
@@ -441,7 +452,7 @@ def render(data: dict) -> str:
         budget = f"{rec['steps']} steps, stop {d['stop']}" + (f", ema {d['ema']}" if d["ema"] else "")
         extra = [str(v) for m in methods for v in results[m] if isinstance(v, str)]
         lines += ["", f"## {task} ({budget})" + (f"; {', '.join(extra)}" if extra else ""), ""]
-        made = " and ".join(f"`{c}`" for c in rec["cmd"])
+        made = " and ".join(f"`{c}`" for c in _listed(rec["cmd"]))
         lines += [f"Made by {made} ({rec['minutes']:.0f} min in all).", ""]
         blend = d.get("blend")
         suffix = "+auto" if blend == "auto" else "+BH" if blend else "+BP" if d.get("back_project") else ""
