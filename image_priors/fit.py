@@ -93,7 +93,9 @@ def fit(
 
     Parameters
     ----------
-    prior : module with a buffer ``z``; ``prior(z)`` returns ``(1, C, H, W)``
+    prior : module with a buffer ``z``; ``prior(z)`` returns ``(1, C, H, W)``; optionally
+        ``param_groups(lr)`` (Adam's parameter groups) and ``penalty()`` (a scalar added to the loss
+        the step minimises; the history records the measurement loss alone)
     op : the forward operator; y : the observation, shape of ``op(prior())``
     truth : optional (C, H, W) ground truth in [0, 1]: PSNR curves go into the history
     rule : a stopping rule (default: ``make_rule(cfg.stop, cfg.sigma)``)
@@ -134,7 +136,10 @@ def fit(
     if cfg.stop == "holdout":
         held = (torch.rand(y.shape, generator=gen) < cfg.holdout).float().to(dev)
         train = 1 - held
-    opt = torch.optim.Adam(prior.parameters(), lr=cfg.lr)
+    # a prior may give its parameters their own steps (`image_priors.learned.LatentPrior`)
+    groups = prior.param_groups(cfg.lr) if hasattr(prior, "param_groups") else prior.parameters()
+    opt = torch.optim.Adam(groups, lr=cfg.lr)
+    penalty = getattr(prior, "penalty", None)  # a regulariser added to the measurement loss, if any
     z0 = prior.z.detach().clone()
 
     def finish(x: torch.Tensor) -> np.ndarray:
@@ -183,7 +188,7 @@ def fit(
                     weights = {k: v.detach().clone() for k, v in prior.state_dict().items()}
                     kept = (lv, weights, copy.deepcopy(opt.state_dict()))
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss + penalty() if penalty is not None else loss).backward()
                 opt.step()
             with torch.no_grad():
                 cur = out.detach()
