@@ -25,7 +25,10 @@ def _task_flags(p, task: str) -> None:
     d = TASK_DEFAULTS[task]
     p.add_argument("-o", "--output", required=True, help="output image (.png)")
     p.add_argument(
-        "--prior", choices=["dip", "dd", "mlp"], default=d["prior"], help="the untrained network (%(default)s)"
+        "--prior",
+        choices=["dip", "dd", "mlp", "csgm", "iagan"],
+        default=d["prior"],
+        help="the untrained network, or a learned prior with --generator (%(default)s)",
     )
     add_arguments(p, ImageFitConfig, names=FIT_FLAGS, values={**d, "device": "auto"})
     if task in ("inpaint", "sr", "cs"):
@@ -72,6 +75,25 @@ def _task_flags(p, task: str) -> None:
         "128x128 values per channel or more, proportionally less for fewer: 2.5 for x4 SR of 32x32)",
     )
     g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
+    g = p.add_argument_group(
+        "learned priors (image_priors.learned): CSGM fits the latent (Adam lr 0.1, --steps), IAGAN then fits the "
+        "latent and the generator's weights (lr 1e-4 and 1e-3, 300 steps); --lr is for the untrained networks"
+    )
+    g.add_argument(
+        "--generator", metavar="FILE", help="a generator: image-priors train-generator, a state_dict, or TorchScript"
+    )
+    g.add_argument("--arch", choices=["dcgan32"], help="the architecture of a bare state_dict")
+    g.add_argument("--latent", type=int, help="latent size of a TorchScript generator that does not say it")
+    g.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="the generator's output range (default: the file's, else 0 1)",
+    )
+    g.add_argument(
+        "--restarts", type=int, default=3, help="CSGM's random restarts; the lowest measurement loss wins (%(default)s)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes: under a minute each on a CPU")
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=handler(cmd + "cmd_experiment"))
+
+    p = sub.add_parser(
+        "train-generator", help="train the generator of the learned priors (csgm, iagan) on a class of images"
+    )
+    p.add_argument("--data", choices=["faces", "patches"], default="faces", help="the class (%(default)s)")
+    p.add_argument("-o", "--output", required=True, help="the generator file (.pt)")
+    p.add_argument("--steps", type=int, default=3000, help="training steps of 64 images (%(default)s)")
+    p.add_argument("--latent", type=int, default=64, help="latent size (%(default)s)")
+    p.add_argument("--width", type=int, default=32, help="channels of the last hidden layer (%(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=handler(cmd + "cmd_train_generator"))
 
     p = sub.add_parser("degrade", help="make an observation from a clean image: noise, dropped pixels or downsampling")
     p.add_argument("image")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 import numpy as np
 
@@ -55,7 +56,6 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
     from dgp.fit import resolve_device
     from dgp.util import available_memory_mb
     from image_priors.fit import ImageFitConfig, fit, step_memory
-    from image_priors.metrics import psnr, ssim
     from image_priors.operators import Compose
     from image_priors.priors import prior_for_image
 
@@ -63,6 +63,9 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
     if args.stop == "discrepancy" and sigma01 is None:
         raise SettingError("sigma", "(the noise level) is needed by the discrepancy stopping rule")
     device = str(resolve_device(args.device))
+    if args.prior in LEARNED:
+        image, res, report = _fit_learned(args, op, y, shape, truth, sigma01, device)
+        return _write_report(args, image, None, res, report, truth, finish)
     cfg = ImageFitConfig(
         steps=args.steps,
         lr=args.lr,
@@ -149,10 +152,16 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
         report = {"steps_run": res.stopped_at + 1, "chosen_step": res.chosen_step}
         if res.history.get("rollbacks"):
             report["rollbacks"] = len(res.history["rollbacks"])
+    return _write_report(args, image, prior, res, report, truth, finish)
+
+
+def _write_report(args, image, prior, res, report: dict, truth, finish):
+    """Pass ``image (C, H, W)`` through ``finish``, write it, print the report (and the plot); return it."""
+    from image_priors.imageio import write_image
+    from image_priors.metrics import psnr, ssim
+
     if finish is not None:
         image = finish(image)
-    from image_priors.imageio import write_image
-
     write_image(args.output, image)
     n_params = sum(p.numel() for p in prior.parameters()) if prior is not None else None
     report = {"output": str(args.output), "prior": args.prior, "parameters": n_params, **report, "seed": args.seed}
@@ -174,6 +183,67 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
         else:
             _plot(args.plot, res)
     return image
+
+
+#: the learned priors (`image_priors.learned`): a trained generator, ``--generator FILE``
+LEARNED = ("csgm", "iagan")
+
+
+def _gray(args) -> bool:
+    """Read the input grey: with ``--gray``, or for a learned prior whose generator makes grey images."""
+    if getattr(args, "gray", False):
+        return True
+    if getattr(args, "prior", None) in LEARNED and args.generator:
+        from image_priors.learned import load_generator
+
+        return (
+            load_generator(args.generator, arch=args.arch, latent=args.latent, value_range=args.range)[1].shape[0] == 1
+        )
+    return False
+
+
+def _fit_learned(args, op, y, shape, truth, sigma01, device):
+    """CSGM or IAGAN with the generator of ``--generator``; returns ``(image, FitResult, report)``."""
+    import time
+
+    import torch
+
+    from image_priors.fit import ImageFitConfig
+    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, csgm, iagan, load_generator
+
+    if not args.generator:
+        raise SettingError("generator", "is needed by --prior csgm|iagan (make one: image-priors train-generator)")
+    gen, info = load_generator(args.generator, arch=args.arch, latent=args.latent, value_range=args.range)
+    if tuple(shape) != tuple(info.shape):
+        raise InputError(
+            f"the generator makes {info.shape[0]}-channel {info.shape[2]}x{info.shape[1]} images; this image is "
+            f"{shape[0]}-channel {shape[2]}x{shape[1]}",
+            args.generator,
+        )
+    gen = gen.to(device)
+    common = dict(stop=args.stop, sigma=sigma01, device=device, progress=not args.quiet, rollback=args.rollback)
+    first = ImageFitConfig(steps=args.steps, lr=CSGM_LR, seed=args.seed, **common)
+    bp = getattr(args, "back_project", "off") == "on"
+    y_t = torch.as_tensor(y, dtype=torch.float32)
+    print(
+        f"seed {args.seed}; prior {args.prior} ({args.generator}: latent {info.latent}); CSGM: {args.steps} steps "
+        f"at lr {CSGM_LR}, {args.restarts} restarts"
+        + (f"; then IAGAN: {IAGAN_STEPS} steps at lr {IAGAN_LR}" if args.prior == "iagan" else "")
+    )
+    t0 = time.perf_counter()
+    if args.prior == "csgm":
+        res = csgm(
+            gen, op, y_t, replace(first, back_project=bp), restarts=args.restarts, truth=truth, value_range=info.range
+        )
+    else:
+        second = ImageFitConfig(steps=IAGAN_STEPS, lr=IAGAN_LR, seed=args.seed, back_project=bp, **common)
+        res = iagan(gen, op, y_t, second, first, restarts=args.restarts, truth=truth, value_range=info.range)
+    report = {
+        "steps_run": res.stopped_at + 1,
+        "measurement_loss": float(res.history["loss"][-1]),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    return res.image, res, report
 
 
 def _duration(seconds: float) -> str:
@@ -229,7 +299,7 @@ def cmd_denoise(args):
     from image_priors.imageio import read_image
     from image_priors.operators import Identity
 
-    y = read_image(args.image)
+    y = read_image(args.image, gray=_gray(args))
     _run(
         args,
         "denoise",
@@ -248,7 +318,7 @@ def cmd_inpaint(args):
     from image_priors.imageio import read_image
     from image_priors.operators import Mask
 
-    img = read_image(args.image)
+    img = read_image(args.image, gray=_gray(args))
     if args.mask:
         m = read_image(args.mask, gray=True)
         if m.shape[1:] != img.shape[1:]:
@@ -300,7 +370,7 @@ def cmd_sr(args):
     from image_priors.imageio import read_image
     from image_priors.operators import Downsample
 
-    lo = read_image(args.image)
+    lo = read_image(args.image, gray=_gray(args))
     op = Downsample(args.factor, args.kernel)
     shape = (lo.shape[0], lo.shape[1] * args.factor, lo.shape[2] * args.factor)
     _run(args, "sr", op, lo[None], shape, _truth(args, shape))
@@ -313,7 +383,7 @@ def cmd_cs(args):
     from image_priors.imageio import read_image
     from image_priors.operators import GaussianSensing, StructuredSensing, add_noise
 
-    clean = read_image(args.image, gray=args.gray)
+    clean = read_image(args.image, gray=_gray(args))
     shape = clean.shape
     n = int(np.prod(shape))
     dense = args.operator == "dense" or (args.operator == "auto" and n <= 64 * 64)
@@ -372,6 +442,34 @@ def cmd_experiment(args):
         summary = run(name, args.output, seed=args.seed, quick=args.quick)
         print(f"{name}: wrote {args.output}/{name}.png and {name}.csv")
         print(_json.dumps(summary, default=float))
+    return 0
+
+
+def cmd_train_generator(args):
+    """Train a `image_priors.learned.Generator` on a class of images an installed package ships and write it."""
+    import shlex
+    import time
+
+    from image_priors.learned import DATASETS, save_generator, train_generator
+
+    torch_threads(args)
+    load, about = DATASETS[args.data]
+    images = load("train", seed=args.seed) if args.data == "patches" else load("train")
+    print(f"seed {args.seed}; {len(images)} training images: {about}; {args.steps} steps")
+    t0 = time.perf_counter()
+    gen, losses = train_generator(
+        images, latent=args.latent, width=args.width, steps=args.steps, seed=args.seed, progress=not args.quiet
+    )
+    command = "image-priors train-generator " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    save_generator(
+        args.output,
+        gen,
+        {"data": args.data, "description": about, "command": command, "seed": args.seed, "final_mse": losses[-1]},
+    )
+    print(
+        f"wrote {args.output}: latent {args.latent}, final reconstruction MSE {losses[-1]:.4f}, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     return 0
 
 

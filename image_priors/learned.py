@@ -139,7 +139,7 @@ def train_generator(
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(float(rec) / pixels)
+        losses.append(float(rec.detach()) / pixels)
         if bar is not None:
             bar.update(1)
             bar.set_postfix({"mse": f"{losses[-1]:.4f}"}, refresh=False)
@@ -261,6 +261,58 @@ def _is_torchscript(path) -> bool:
 
     with zipfile.ZipFile(path) as z:
         return any(n.endswith("constants.pkl") or "/code/" in n for n in z.namelist())
+
+
+#: scikit-image pictures the ``patches`` class is cut from (grey, resized to 128 on their short side);
+#: camera and astronaut are held out of training, to test on
+PATCH_TRAIN = ("brick", "coffee", "chelsea", "coins", "grass", "gravel", "horse", "page", "rocket", "text", "moon")
+PATCH_TEST = ("camera", "astronaut")
+
+
+def faces(split: str = "train") -> np.ndarray:
+    """scikit-image's ``lfw_subset`` faces (grey, 25×25) resized to 32×32: ``(N, 1, 32, 32)`` float32.
+    ``train`` is the first 160 of the 200, ``test`` the last 40 (held out of training)."""
+    from skimage import data
+    from skimage.transform import resize
+
+    imgs = np.asarray(data.lfw_subset(), np.float64)
+    imgs = imgs[:160] if split == "train" else imgs[160:] if split == "test" else None
+    if imgs is None:
+        raise ValueError(f"split must be train or test, got {split!r}")
+    return np.stack([resize(im, (32, 32), anti_aliasing=True) for im in imgs])[:, None].astype(np.float32)
+
+
+def patches(split: str = "train", count: int = 4096, seed: int = 0) -> np.ndarray:
+    """``count`` random 32×32 crops of grey scikit-image pictures (`PATCH_TRAIN` or `PATCH_TEST`,
+    each resized to 128 pixels on its short side): ``(count, 1, 32, 32)`` float32 in [0, 1]."""
+    from skimage import data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    names = PATCH_TRAIN if split == "train" else PATCH_TEST if split == "test" else None
+    if names is None:
+        raise ValueError(f"split must be train or test, got {split!r}")
+    pics = []
+    for n in names:
+        im = np.asarray(getattr(data, n)(), np.float64)
+        im = rgb2gray(im[..., :3]) if im.ndim == 3 else im / (255.0 if im.max() > 1 else 1.0)
+        h, w = im.shape
+        k = 128 / min(h, w)
+        pics.append(np.clip(resize(im, (round(h * k), round(w * k)), anti_aliasing=True), 0, 1))
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, 1, 32, 32), np.float32)
+    for i in range(count):
+        im = pics[rng.integers(len(pics))]
+        y, x = rng.integers(im.shape[0] - 31), rng.integers(im.shape[1] - 31)
+        out[i, 0] = im[y : y + 32, x : x + 32]
+    return out
+
+
+#: the classes `train_generator` is offered on the command line: name -> (loader, what it is)
+DATASETS = {
+    "faces": (faces, "scikit-image lfw_subset faces, 160 for training, 40 held out, 32x32 grey"),
+    "patches": (patches, "32x32 grey crops of 11 scikit-image pictures; camera and astronaut held out"),
+}
 
 
 class LatentPrior(nn.Module):

@@ -1,5 +1,6 @@
 """Tests of `image_priors.cli`."""
 
+import json
 import subprocess
 import sys
 
@@ -149,16 +150,29 @@ def test_cli_errors(tmp_path, clean_png, args, fragment):
 
 
 def test_cli_defaults_are_the_benchmark_choices():
-    # image_priors/commands.py TASK_DEFAULTS, chosen from benchmarks/results/images_cpu_128.md
+    """TASK_DEFAULTS are what the rule of benchmarks/imageset.py picked over the image set, for every
+    task the record holds (benchmarks/results/imageset_cpu_128.md)."""
+    import re
+    from pathlib import Path
+
     from image_priors.cli import build_parser
 
     p = build_parser()
     d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
     assert (d.prior, d.stop, d.ema) == ("dip", "variance", 0.99)
-    i = p.parse_args(["inpaint", "h.png", "--drop", "0.5", "-o", "o.png"])
-    assert (i.prior, i.stop, i.ema, i.fourier) == ("mlp", "fixed", 0.0, 128)
-    assert p.parse_args(["sr", "l.png", "-o", "o.png"]).prior == "dip"
-    assert p.parse_args(["cs", "c.png", "-o", "o.png"]).prior == "dip"
+    text = (Path(__file__).resolve().parents[2] / "benchmarks/results/imageset_cpu_128.md").read_text()
+    flags = {"inpaint": ["h.png", "--drop", "0.5"], "sr": ["l.png"], "cs": ["c.png"], "denoise": ["n.png"]}
+    checked = 0
+    for section in text.split("\n## ")[1:]:
+        task = section.split()[0]
+        pick = re.search(r"Rule \(best mean[^*]*\*\*([^*]+)\*\*", section).group(1)
+        a = p.parse_args([task, *flags[task], "-o", "o.png"])
+        blend = str(getattr(a, "blend", "0"))
+        bp = getattr(a, "back_project", "off") == "on"
+        suffix = "+auto" if blend == "auto" else "+BH" if float(blend) else "+BP" if bp else ""
+        assert a.prior + suffix == pick, (task, a.prior + suffix, pick)
+        checked += 1
+    assert checked >= 1
 
 
 def test_degrade_factor_must_divide(tmp_path):
@@ -210,3 +224,47 @@ def test_cli_inpaint_blend_auto_trusts_the_better_estimate(tmp_path, clean_png):
     assert np.abs(read_image(tmp_path / "bp.png")[:, known] - holes[:, known]).max() <= 1 / 255
     bad = _cli("inpaint", tmp_path / "holes.png", *common, "--blend", "half", "-o", tmp_path / "x.png")
     assert bad.returncode == 2 and "--blend must be auto or a number" in bad.stderr
+
+
+def test_cli_learned_priors_with_a_generator_file(tmp_path):
+    """--prior csgm|iagan with --generator: grey input for a grey generator, the report, clear errors."""
+    import torch
+
+    from image_priors.imageio import write_image
+    from image_priors.learned import Generator, save_generator
+
+    gen = Generator(latent=8, channels=1, width=4, seed=0).eval()
+    save_generator(tmp_path / "g.pt", gen, {"data": "test"})
+    with torch.no_grad():
+        face = gen(torch.randn(1, 8, generator=torch.Generator().manual_seed(3)))[0].numpy()
+    write_image(tmp_path / "x.png", np.repeat(face, 3, 0))  # an RGB file of a grey picture
+    common = ["--generator", tmp_path / "g.pt", "--steps", "150", "--restarts", "2", "-q", "--json"]
+    proc = _cli("cs", tmp_path / "x.png", "--ratio", "0.1", "--prior", "csgm", *common, "-o", tmp_path / "cs.png")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["prior"] == "csgm" and report["psnr"] > 25 and report["measurement_loss"] < 1e-3
+    proc = _cli(
+        "inpaint",
+        tmp_path / "x.png",
+        "--drop",
+        "0.5",
+        "--prior",
+        "iagan",
+        "--back-project",
+        "on",
+        *common,
+        "--truth",
+        tmp_path / "x.png",
+        "-o",
+        tmp_path / "ip.png",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["psnr"] > 25
+    bad = _cli("inpaint", tmp_path / "x.png", "--drop", "0.5", "--prior", "csgm", "-o", tmp_path / "o.png")
+    assert bad.returncode == 2 and "--generator is needed" in bad.stderr
+    write_image(tmp_path / "big.png", np.zeros((1, 64, 64)))
+    bad = _cli(
+        "denoise", tmp_path / "big.png", "--prior", "csgm", "--generator", tmp_path / "g.pt", "-o", tmp_path / "o.png"
+    )
+    assert bad.returncode == 2 and "the generator makes 1-channel 32x32 images" in bad.stderr
+    assert "Traceback" not in bad.stderr
