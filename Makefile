@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-real bench-quick bench-imageset bench-speed bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-quick bench-imageset bench-learned bench-speed bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -47,6 +47,10 @@ bench-speed: setup
 	.venv/bin/python benchmarks/collect.py
 
 # Image priors at the CPU size (128x128; about 45 minutes on 2 cores).
+bench-learned: setup
+	.venv/bin/python benchmarks/learned.py --threads 2
+	.venv/bin/python benchmarks/collect.py
+
 bench-images: setup
 	.venv/bin/python benchmarks/images.py --size 128 --threads 2
 	.venv/bin/python benchmarks/collect.py

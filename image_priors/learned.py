@@ -282,9 +282,10 @@ def faces(split: str = "train") -> np.ndarray:
     return np.stack([resize(im, (32, 32), anti_aliasing=True) for im in imgs])[:, None].astype(np.float32)
 
 
-def patches(split: str = "train", count: int = 4096, seed: int = 0) -> np.ndarray:
+def patches(split: str = "train", count: int = 4096, seed: int = 0, min_std: float = 0.0) -> np.ndarray:
     """``count`` random 32×32 crops of grey scikit-image pictures (`PATCH_TRAIN` or `PATCH_TEST`,
-    each resized to 128 pixels on its short side): ``(count, 1, 32, 32)`` float32 in [0, 1]."""
+    each resized to 128 pixels on its short side), crops flatter than ``min_std`` redrawn:
+    ``(count, 1, 32, 32)`` float32 in [0, 1]."""
     from skimage import data
     from skimage.color import rgb2gray
     from skimage.transform import resize
@@ -301,10 +302,12 @@ def patches(split: str = "train", count: int = 4096, seed: int = 0) -> np.ndarra
         pics.append(np.clip(resize(im, (round(h * k), round(w * k)), anti_aliasing=True), 0, 1))
     rng = np.random.default_rng(seed)
     out = np.empty((count, 1, 32, 32), np.float32)
-    for i in range(count):
+    i = 0
+    while i < count:
         im = pics[rng.integers(len(pics))]
         y, x = rng.integers(im.shape[0] - 31), rng.integers(im.shape[1] - 31)
         out[i, 0] = im[y : y + 32, x : x + 32]
+        i += bool(out[i, 0].std() >= min_std)
     return out
 
 

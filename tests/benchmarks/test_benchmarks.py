@@ -1,6 +1,7 @@
 """The benchmark scripts run end to end at toy sizes and write the tables they promise."""
 
 import re
+from pathlib import Path
 
 from benchmarks import fourier_scale, speed
 
@@ -142,3 +143,50 @@ def test_imageset_runs_the_deepinv_peer_beside_the_priors_and_keeps_it_out_of_th
     head = next(line for line in section.splitlines() if line.startswith("| image |"))
     assert head == "| image | bicubic | dd | dd+BP | deepinv | deepinv+BP |", head
     assert "Rule (best mean" in section and "**deepinv" not in section
+
+
+def test_learned_benchmark_quick_run_writes_table_and_figure(tmp_path):
+    from benchmarks import learned
+
+    out = tmp_path / "learned.md"
+    learned.main(
+        [
+            "--quick",
+            "--images",
+            "1",
+            "--ratios",
+            "0.25",
+            "--csgm-steps",
+            "5",
+            "--steps",
+            "5",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
+    text = out.read_text()
+    assert "| m/n | A⁺y | CSGM | IAGAN | Deep Decoder | DIP |" in text
+    assert "## held-out faces" in text and "## unlike" in text and "train-generator" in text
+    assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_the_shipped_generator_loads_and_makes_faces():
+    import torch
+
+    from image_priors.learned import faces, load_generator
+
+    gen, info = load_generator(Path(__file__).resolve().parents[2] / "data" / "generator_faces.pt")
+    assert (info.latent, info.shape, info.about["data"]) == (64, (1, 32, 32), "faces")
+    # its decoder reproduces a training face far better than the mean face does: it learned the class
+    x = torch.as_tensor(faces("train")[:1])
+    w = torch.zeros(1, 64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.1)
+    for _ in range(200):
+        loss = ((gen(w) - x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    mean_face = torch.as_tensor(faces("train").mean(0, keepdims=True))
+    assert float(loss) < 0.5 * float(((mean_face - x) ** 2).mean())
