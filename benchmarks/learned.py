@@ -31,47 +31,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-METHODS = ("A⁺y", "CSGM", "IAGAN", "Deep Decoder", "DIP")
-
-
-def test_images(count: int, seed: int = 0) -> dict:
-    """{group: (count, 1, 32, 32)}: held-out faces, and crops of pictures unlike them."""
-    from image_priors.learned import faces, patches
-
-    held = faces("test")
-    idx = np.random.default_rng(seed).choice(len(held), count, replace=False)
-    # crops with as much contrast as a face has (flat sky or background would flatter every method)
-    unlike = patches("test", count, seed, min_std=float(np.median(held.std(axis=(1, 2, 3)))))
-    return {"held-out faces": held[np.sort(idx)], "unlike: camera, astronaut crops": unlike}
-
-
-def run_one(method: str, gen, truth: np.ndarray, ratio: float, args) -> tuple[float, float]:
-    """(PSNR, seconds) of ``method`` on ``truth (1, 32, 32)`` at m/n = ``ratio``."""
-    import torch
-
-    from image_priors.fit import ImageFitConfig, fit
-    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, csgm, iagan
-    from image_priors.metrics import psnr
-    from image_priors.operators import GaussianSensing
-    from image_priors.priors import prior_for_image
-
-    op = GaussianSensing(truth.shape, ratio, seed=args.seed)
-    y = op(torch.as_tensor(truth)[None])
-    t0 = time.perf_counter()
-    first = ImageFitConfig(steps=args.csgm_steps, lr=CSGM_LR, seed=args.seed, progress=False)
-    if method == "A⁺y":
-        est = op.pinv(y)[0].numpy()
-    elif method == "CSGM":
-        est = csgm(gen, op, y, first).image
-    elif method == "IAGAN":
-        second = ImageFitConfig(steps=IAGAN_STEPS, lr=IAGAN_LR, seed=args.seed, back_project=True, progress=False)
-        est = iagan(gen, op, y, second, first).image
-    else:
-        name = "dd" if method == "Deep Decoder" else "dip"
-        net, _ = prior_for_image(name, truth.shape, op, "cs", args.seed, small=True, k=64, d=4)
-        est = fit(net, op, y, ImageFitConfig(steps=args.steps, ema=0.0, seed=args.seed, progress=False)).image
-    return psnr(truth, np.clip(est, 0, 1)), time.perf_counter() - t0
-
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,7 +49,8 @@ def main(argv=None):
 
     import torch
 
-    from dgp.util import save_png, write_text
+    from dgp.util import write_text
+    from image_priors.experiments.learned_vs_unlearned import METHODS, plot, sweep, test_images
     from image_priors.learned import load_generator
 
     torch.set_num_threads(args.threads)
@@ -99,17 +59,7 @@ def main(argv=None):
     groups = test_images(args.images, args.seed)
     print(f"seed {args.seed}; generator {args.generator} (latent {info.latent}); ratios {ratios}", flush=True)
     t_start = time.time()
-    # psnr[group][method][ratio] = list over images; secs[method] = list
-    psnr: dict = {g: {m: {r: [] for r in ratios} for m in METHODS} for g in groups}
-    secs: dict = {m: [] for m in METHODS}
-    for g, imgs in groups.items():
-        for r in ratios:
-            for i, truth in enumerate(imgs):
-                for m in METHODS:
-                    p, s = run_one(m, gen, truth, r, args)
-                    psnr[g][m][r].append(p)
-                    secs[m].append(s)
-                    print(f"{g} m/n={r} image {i} {m}: {p:.2f} dB, {s:.1f} s", flush=True)
+    psnr, secs = sweep(gen, groups, ratios, args.csgm_steps, args.steps, args.seed, log=lambda s: print(s, flush=True))
     total = time.time() - t_start
 
     cmd = "python benchmarks/learned.py" + (" --quick" if args.quick else "")
@@ -133,23 +83,7 @@ def main(argv=None):
     out = Path(args.out or ROOT / "benchmarks" / "results" / ("quick" if args.quick else "") / "learned.md")
     write_text(out, "\n".join(lines) + "\n")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.6), squeeze=False)
-    for ax, g in zip(axes[0], groups):
-        for m in METHODS:
-            ax.plot(ratios, [np.mean(psnr[g][m][r]) for r in ratios], marker="o", label=m)
-        ax.set_xscale("log")
-        ax.set_xlabel("m / n")
-        ax.set_ylabel("PSNR (dB)")
-        ax.set_title(g)
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend()
-    fig.tight_layout()
-    save_png(out.with_suffix(".png"), fig)
+    plot(psnr, ratios, out.with_suffix(".png"))
     print("\n".join(lines))
     print(f"wrote {out} and {out.with_suffix('.png').name}")
 

@@ -14,6 +14,7 @@ EXPERIMENTS = {
     "dd-noise-bound": "image_priors.experiments.noise_bound",
     "early-stopping": "image_priors.experiments.early_stopping",
     "spectral-bias": "image_priors.experiments.spectral_bias",
+    "learned-vs-unlearned": "image_priors.experiments.learned_vs_unlearned",
 }
 
 

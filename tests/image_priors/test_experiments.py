@@ -62,3 +62,16 @@ def test_experiment_cli_unknown_name(tmp_path):
         text=True,
     )
     assert proc.returncode == 2
+
+
+def test_learned_prior_wins_on_its_class_and_loses_off_it(tmp_path):
+    from image_priors.experiments import run
+
+    s = run("learned-vs-unlearned", tmp_path, quick=True)
+    assert (tmp_path / "learned-vs-unlearned.png").stat().st_size > 10_000
+    faces, unlike = "held-out faces", "unlike: camera, astronaut crops"
+    assert s[f"{faces}|CSGM|0.1"] > s[f"{faces}|A⁺y|0.1"] + 10
+    # IAGAN lifts CSGM's ceiling where there are measurements to fit
+    assert s[f"{faces}|IAGAN|0.5"] > s[f"{faces}|CSGM|0.5"] + 2
+    # off its class the face generator is beaten by an untrained network
+    assert max(s[f"{unlike}|DIP|0.1"], s[f"{unlike}|Deep Decoder|0.1"]) > s[f"{unlike}|CSGM|0.1"] + 2
