@@ -5,8 +5,8 @@ and of images unlike it.
     .venv/bin/python benchmarks/learned.py --quick          # a smoke run
 
 The generator (``--generator``, default ``data/generator_faces.pt``, made by the command stored in it)
-was trained on 160 of scikit-image's ``lfw_subset`` faces. Test images, 32x32 grey: ``--images`` of the
-40 held-out faces, and as many 32x32 crops of camera and astronaut (pictures the generator never saw,
+was trained on 80 of the 100 faces of scikit-image's ``lfw_subset``. Test images, 32x32 grey: ``--images``
+of the 20 held-out faces, and as many 32x32 crops of camera and astronaut (pictures the generator never saw,
 of another class; crops flatter than the median face are redrawn). Dense Gaussian sensing
 (``image_priors.operators.GaussianSensing``) at each m/n of ``--ratios``, noiseless. Methods:
 

@@ -270,13 +270,14 @@ PATCH_TEST = ("camera", "astronaut")
 
 
 def faces(split: str = "train") -> np.ndarray:
-    """scikit-image's ``lfw_subset`` faces (grey, 25×25) resized to 32×32: ``(N, 1, 32, 32)`` float32.
-    ``train`` is the first 160 of the 200, ``test`` the last 40 (held out of training)."""
+    """The 100 faces of scikit-image's ``lfw_subset`` (grey, 25×25; its other 100 images are background
+    crops, not faces) resized to 32×32: ``(N, 1, 32, 32)`` float32. ``train`` is the first 80 faces,
+    ``test`` the last 20 (held out of training)."""
     from skimage import data
     from skimage.transform import resize
 
-    imgs = np.asarray(data.lfw_subset(), np.float64)
-    imgs = imgs[:160] if split == "train" else imgs[160:] if split == "test" else None
+    imgs = np.asarray(data.lfw_subset(), np.float64)[:100]
+    imgs = imgs[:80] if split == "train" else imgs[80:] if split == "test" else None
     if imgs is None:
         raise ValueError(f"split must be train or test, got {split!r}")
     return np.stack([resize(im, (32, 32), anti_aliasing=True) for im in imgs])[:, None].astype(np.float32)
@@ -313,7 +314,7 @@ def patches(split: str = "train", count: int = 4096, seed: int = 0, min_std: flo
 
 #: the classes `train_generator` is offered on the command line: name -> (loader, what it is)
 DATASETS = {
-    "faces": (faces, "scikit-image lfw_subset faces, 160 for training, 40 held out, 32x32 grey"),
+    "faces": (faces, "the 100 faces of scikit-image's lfw_subset, 80 for training, 20 held out, 32x32 grey"),
     "patches": (patches, "32x32 grey crops of 11 scikit-image pictures; camera and astronaut held out"),
 }
 
