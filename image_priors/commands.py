@@ -190,16 +190,23 @@ def _write_report(args, image, prior, res, report: dict, truth, finish):
 LEARNED = ("csgm", "iagan")
 
 
+def _generator(args):
+    """``(generator, GeneratorInfo)`` of ``--generator``, loaded (and checked) once per command."""
+    if "_loaded_generator" not in vars(args):
+        from image_priors.learned import load_generator
+
+        args._loaded_generator = load_generator(
+            args.generator, arch=args.arch, latent=args.latent, value_range=args.range
+        )
+    return args._loaded_generator
+
+
 def _gray(args) -> bool:
     """Read the input grey: with ``--gray``, or for a learned prior whose generator makes grey images."""
     if getattr(args, "gray", False):
         return True
     if getattr(args, "prior", None) in LEARNED and args.generator:
-        from image_priors.learned import load_generator
-
-        return (
-            load_generator(args.generator, arch=args.arch, latent=args.latent, value_range=args.range)[1].shape[0] == 1
-        )
+        return _generator(args)[1].shape[0] == 1
     return False
 
 
@@ -210,11 +217,11 @@ def _fit_learned(args, op, y, shape, truth, sigma01, device):
     import torch
 
     from image_priors.fit import ImageFitConfig
-    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, csgm, iagan, load_generator
+    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, csgm, iagan
 
     if not args.generator:
         raise SettingError("generator", "is needed by --prior csgm|iagan (make one: image-priors train-generator)")
-    gen, info = load_generator(args.generator, arch=args.arch, latent=args.latent, value_range=args.range)
+    gen, info = _generator(args)
     if tuple(shape) != tuple(info.shape):
         raise InputError(
             f"the generator makes {info.shape[0]}-channel {info.shape[2]}x{info.shape[1]} images; this image is "
@@ -345,7 +352,6 @@ def cmd_inpaint(args):
 
         known = op.mask[0, 0].numpy() > 0
         fill = biharmonic_fill(y[0], known)
-        weight = {"w": blend}
         if blend == "auto":
             # the prior and a biharmonic fill both made without some known pixels: the weight that
             # best predicts those pixels says how far to trust each on this image
@@ -355,10 +361,11 @@ def cmd_inpaint(args):
             held_fill = biharmonic_fill(fit_y[0], fit_known)
 
         def finish(image):
+            w = blend
             if blend == "auto":
-                weight["w"] = blend_weight(image, held_fill, y[0], held)
-                print(f"blend auto: biharmonic weight {weight['w']:.2f} (from {int(held.sum())} held-out pixels)")
-            out = (1 - weight["w"]) * image + weight["w"] * fill
+                w = blend_weight(image, held_fill, y[0], held)
+                print(f"blend auto: biharmonic weight {w:.2f} (from {int(held.sum())} held-out pixels)")
+            out = (1 - w) * image + w * fill
             if args.back_project == "on":
                 out[:, known] = y[0][:, known]
             return out
