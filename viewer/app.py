@@ -90,8 +90,13 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def vulkan_available() -> bool:
-    """True when a Vulkan instance with at least one device can be created (Open3D's window needs it).
+#: VkPhysicalDeviceType values, by name
+VULKAN_DEVICE_TYPES = {0: "other", 1: "integrated-gpu", 2: "discrete-gpu", 3: "virtual-gpu", 4: "cpu"}
+
+
+def vulkan_devices() -> list[str]:
+    """The type of each Vulkan device (`VULKAN_DEVICE_TYPES`: ``"cpu"`` is a software renderer such
+    as Mesa's llvmpipe); empty where no Vulkan instance can be created.
 
     Probed through the Vulkan loader with ctypes, because Open3D's renderer aborts the whole
     process (no Python exception) when it cannot create its instance.
@@ -101,7 +106,7 @@ def vulkan_available() -> bool:
     try:
         vk = ctypes.CDLL("libvulkan.so.1")
     except OSError:
-        return False
+        return []
 
     class InstanceCreateInfo(ctypes.Structure):
         _fields_ = [
@@ -117,14 +122,33 @@ def vulkan_available() -> bool:
 
     info = InstanceCreateInfo(1, None, 0, None, 0, None, 0, None)  # 1: VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
     instance = ctypes.c_void_p()
+    vk.vkCreateInstance.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     if vk.vkCreateInstance(ctypes.byref(info), None, ctypes.byref(instance)) != 0:
-        return False
-    count = ctypes.c_uint32(0)
+        return []
+    vk.vkEnumeratePhysicalDevices.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    vk.vkGetPhysicalDeviceProperties.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    vk.vkDestroyInstance.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    types = []
     try:
+        count = ctypes.c_uint32(0)
         vk.vkEnumeratePhysicalDevices(instance, ctypes.byref(count), None)
+        handles = (ctypes.c_void_p * count.value)()
+        vk.vkEnumeratePhysicalDevices(instance, ctypes.byref(count), handles)
+        for handle in handles[: count.value]:
+            # VkPhysicalDeviceProperties: 4 uint32 (api, driver, vendor, device), then deviceType;
+            # the whole struct is under 1 KB, the buffer is larger
+            props = ctypes.create_string_buffer(4096)
+            vk.vkGetPhysicalDeviceProperties(handle, props)
+            kind = int.from_bytes(props.raw[16:20], sys.byteorder)
+            types.append(VULKAN_DEVICE_TYPES.get(kind, "other"))
     finally:
         vk.vkDestroyInstance(instance, None)
-    return count.value > 0
+    return types
+
+
+def vulkan_available() -> bool:
+    """True when a Vulkan instance with at least one device can be created (Open3D's window needs it)."""
+    return bool(vulkan_devices())
 
 
 #: the keys of the OpenGL window (Open3D's own keys work too: H prints them)
@@ -165,7 +189,8 @@ def show(paths, compare=None, normals: bool = False, backend: str = "auto", grab
 
     ``backend``: ``"vulkan"`` (Open3D's new visualizer: a side panel lists the geometries),
     ``"opengl"`` (the legacy visualizer: keys 1-9 toggle the files, see `GL_KEYS`), or
-    ``"auto"``: Vulkan when `vulkan_available`, else OpenGL. ``grab`` (OpenGL only): save what
+    ``"auto"``: Vulkan when `vulkan_available`, else OpenGL. On a software Vulkan device (no GPU)
+    the window uses basic lighting (Open3D's raw mode). ``grab`` (OpenGL only): save what
     the window shows to that PNG once it has drawn, then close (for bug reports and tests).
     """
     if not has_display():
@@ -190,11 +215,19 @@ def show(paths, compare=None, normals: bool = False, backend: str = "auto", grab
     if backend == "vulkan":
         import open3d as o3d
 
+        # On a software Vulkan device (Mesa's llvmpipe) Filament's lit pipeline (image-based light,
+        # shadows) left some meshes blank for minutes (a 2,562-vertex icosphere: over 110 s at full
+        # load), while its basic mode draws them in seconds: use that there.
+        basic = "cpu" in vulkan_devices() and not any(t.endswith("gpu") for t in vulkan_devices())
+        if basic:
+            print("dgp view: Vulkan runs on a software renderer here; drawing with basic lighting", file=sys.stderr)
         o3d.visualization.draw(
             [{"name": n, "geometry": g} for n, g in geoms],
             title="dgp view",
             show_skybox=False,
             bg_color=(1.0, 1.0, 1.0, 1.0),
+            raw_mode=basic,
+            show_ui=True,
         )
     else:
         _show_opengl(geoms, grab)
