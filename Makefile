@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-real bench-quick bench-imageset bench-learned bench-speed bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-speed bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -28,6 +28,11 @@ bench: setup
 # The real SRB scan and 100,000-point scans of two meshes (about an hour on 2 cores).
 bench-real: setup
 	.venv/bin/python benchmarks/real.py --threads 2 --shapes stanford-bunny,fandisk --noises 0,0.001
+	.venv/bin/python benchmarks/collect.py
+
+# The normal term's weight with and without it on 12 scans: the rule behind --normal-weight auto (about an hour).
+bench-normals: setup
+	.venv/bin/python benchmarks/normal_weight.py --threads 2
 	.venv/bin/python benchmarks/collect.py
 
 # Every image task on 8 images of different character beside its classical baseline (hours on 2 cores;

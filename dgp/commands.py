@@ -138,7 +138,8 @@ def cmd_reconstruct(args) -> int:
     print(
         f"fitted {int(rec.fitted.sum())}/{len(rec.patches)} patches in {rec.seconds:.1f} s "
         f"(noise estimate {rec.sigma:.4g}, patch radius {rec.patches.radius:.4g}"
-        f"{' from the data' if not rec.config.radius else ''}, of the diagonal)"
+        f"{' from the data' if not rec.config.radius else ''}, of the diagonal; "
+        f"normal weight {rec.config.normal_weight:g})"
     )
     if rec.interrupted:
         print("interrupted: writing the result so far", file=sys.stderr)
@@ -245,6 +246,7 @@ def cmd_info(args) -> int:
         )
         print(f"spacing     {summary['spacing']:.4g}  (the side of the area per point)")
         print(f"radius      {summary['auto_radius_of_diagonal']:.4g} of the diagonal (the patch radius it calls for)")
+        print(f"normal wt   {summary['auto_normal_weight']:g} (the weight of the normal term it calls for)")
     return 0
 
 

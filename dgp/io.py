@@ -496,8 +496,8 @@ def read_any(path):
 
 def describe(cloud: PointCloud) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
-    spacing and the patch radius `dgp reconstruct` would choose (fractions of the diagonal)."""
-    from dgp.patches import auto_radius, surface_spacing
+    spacing, and the patch radius (a fraction of the diagonal) and normal weight `dgp reconstruct` would choose."""
+    from dgp.patches import auto_radius, normal_weight_for, surface_spacing
     from dgp.pointcloud import estimate_noise
 
     lo, hi = cloud.bbox
@@ -515,4 +515,5 @@ def describe(cloud: PointCloud) -> dict:
         "noise_rms_of_diagonal": noise / diag if diag > 0 else 0.0,
         "spacing": spacing,
         "auto_radius_of_diagonal": auto_radius(spacing / diag, noise / diag) if diag > 0 else 0.0,
+        "auto_normal_weight": normal_weight_for(noise, spacing),
     }

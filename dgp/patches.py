@@ -127,6 +127,28 @@ def auto_radius(spacing: float, sigma: float) -> float:
     return float(np.clip(max(SPACINGS_PER_RADIUS * spacing, NOISES_PER_RADIUS * sigma), MIN_RADIUS, MAX_RADIUS))
 
 
+#: the normal term's weight where `normal_weight_for` turns it on
+NORMAL_WEIGHT = 0.05
+#: noise over surface spacing from which the normal term is on: the rule and its runs are in
+#: benchmarks/normal_weight.py and benchmarks/results/normal_weight.md
+NORMAL_RHO = 0.29
+
+
+def normal_weight_for(sigma: float, spacing: float) -> float:
+    """The normal term's weight a cloud of noise ``sigma`` and surface ``spacing`` (same units)
+    calls for: `NORMAL_WEIGHT` where the noise is at least `NORMAL_RHO` spacings, else 0. With
+    normals derived from the positions (a scanner's, or PCA estimates), as real scans have them,
+    the term held the charts off the relief where the noise is small beside the spacing (the SRB
+    scan, clean and 0.1% synthetic scans), and helped where it is larger; the threshold is the
+    rule of benchmarks/normal_weight.py over such scans. Exact normals (a mesh's, in a synthetic
+    scan) help at every noise level: pass the weight explicitly there.
+
+    >>> normal_weight_for(0.05, 0.35), normal_weight_for(0.0012, 0.0018)
+    (0.0, 0.05)
+    """
+    return NORMAL_WEIGHT if spacing > 0 and sigma >= NORMAL_RHO * spacing else 0.0
+
+
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
     """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
 

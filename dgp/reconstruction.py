@@ -25,7 +25,15 @@ from dgp.charts import ChartState
 from dgp.cluster import Job, make_runner
 from dgp.errors import InputError
 from dgp.fit import ChartFitConfig, resolve_device
-from dgp.patches import Patches, auto_radius, make_patches, surface_spacing
+from dgp.patches import (
+    NORMAL_RHO,
+    NORMAL_WEIGHT,
+    Patches,
+    auto_radius,
+    make_patches,
+    normal_weight_for,
+    surface_spacing,
+)
 from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, unit_frame
 from dgp.settings import (
     SettingError,
@@ -77,6 +85,15 @@ class ReconstructionConfig(ChartFitConfig):
         1, "times the consistency targets are recomputed from the refit charts", at_least(1), group="fitting"
     )
     device: str = redefault(ChartFitConfig, "device", "auto")
+    normal_weight: float | str = setting(
+        "auto",
+        "weight of the term that tilts each chart towards its points' normals; 0 = positions only; auto = "
+        f"{NORMAL_WEIGHT:g} where the noise is at least {NORMAL_RHO:g} point spacings, else 0 "
+        "(dgp.patches.normal_weight_for)",
+        (lambda v: v == "auto" or v >= 0, "must be non-negative or auto"),
+        group="fitting",
+        parse=lambda text: "auto" if text.strip().lower() == "auto" else float(text),
+    )
     density: int = setting(16, "grid side per chart for the dense samples", at_least(2), group="output")
     core: float = setting(1.0, "keep chart samples within core x r of the patch centre", positive, group="output")
     support: float = setting(
@@ -141,7 +158,10 @@ class ReconstructionConfig(ChartFitConfig):
         return self
 
     def fit_config(self) -> ChartFitConfig:
-        """The chart-fitting part of these settings."""
+        """The chart-fitting part of these settings (``normal_weight`` resolved: `reconstruct` does
+        it from the cloud)."""
+        if self.normal_weight == "auto":
+            raise ValueError("normal_weight 'auto' is resolved from the cloud by reconstruct(); set a number")
         return ChartFitConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ChartFitConfig)})
 
 
@@ -469,7 +489,11 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     pts = frame.to_unit(cloud.points)
     sigma = estimate_noise(pts, seed=cfg.seed)
     done("noise")
-    radius = cfg.radius or auto_radius(surface_spacing(pts, seed=cfg.seed), sigma)
+    spacing = surface_spacing(pts, seed=cfg.seed)
+    radius = cfg.radius or auto_radius(spacing, sigma)
+    if cfg.normal_weight == "auto":
+        # the state keeps the weight the charts were fit with
+        cfg = dataclasses.replace(cfg, normal_weight=normal_weight_for(sigma, spacing))
     done("radius")
     try:
         patches = make_patches(

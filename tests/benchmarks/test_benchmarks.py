@@ -190,3 +190,34 @@ def test_the_shipped_generator_loads_and_makes_faces():
         opt.step()
     mean_face = torch.as_tensor(faces("train").mean(0, keepdims=True))
     assert float(loss) < 0.5 * float(((mean_face - x) ** 2).mean())
+
+
+def test_normal_weight_rule_ignores_the_oracle_rows_and_splits_the_ratios():
+    from benchmarks.normal_weight import choose_rho
+
+    def row(ratio, normals, off, on):
+        return {"ratio": ratio, "normals": normals, "dgp": {"0.0": off, "0.05": on}}
+
+    rows = [
+        row(0.1, "scanner", 1.0, 1.2),  # the term hurts at a low ratio
+        row(0.2, "estimated", 1.0, 1.1),
+        row(0.4, "estimated", 1.3, 1.0),  # and helps at a high one
+        row(0.05, "exact", 2.0, 1.0),  # an oracle row that would pull the threshold down
+    ]
+    rho, score, _ = choose_rho(rows, [0.0, 0.05])
+    assert 0.2 < rho < 0.4 and score == 1.0
+    assert abs(rho - (0.2 * 0.4) ** 0.5) < 1e-12
+
+
+def test_the_normal_weight_default_is_the_benchmarks_rule():
+    # --normal-weight auto turns the term on for the same measured inputs as the rule's threshold
+    import json
+
+    from dgp.patches import NORMAL_WEIGHT, normal_weight_for
+
+    record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/normal_weight.json").read_text())
+    rows = [r for r in record["rows"] if r["normals"] != "exact"]
+    assert len(rows) >= 6
+    for r in rows:
+        expected = max(record["weights"]) if r["ratio"] >= record["rho"] else min(record["weights"])
+        assert normal_weight_for(r["ratio"], 1.0) == expected == (NORMAL_WEIGHT if expected else 0.0), r["input"]

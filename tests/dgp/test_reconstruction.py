@@ -174,3 +174,21 @@ def test_watertight_closes_an_open_scan():
     closed = rec.mesh(depth=6)
     assert boundary_edges(closed) == 0 and closed.is_watertight
     assert np.median(surface_distances(closed, d)[0]) < 0.05
+
+
+def test_normal_weight_auto_follows_the_noise_over_the_spacing(sphere_points):
+    # auto: the normal term is off where the noise is small beside the spacing, on where it is not;
+    # the state records the weight the charts were fit with
+    from dgp.patches import NORMAL_RHO, NORMAL_WEIGHT
+
+    n = 2000
+    spacing = np.sqrt(4 * np.pi / n)  # the side of the area per point on the unit sphere
+    quick = {**FAST, "local_steps": 2, "consistency_steps": 0}
+    for noise, weight in [(0.0, 0.0), (3 * NORMAL_RHO * spacing, NORMAL_WEIGHT)]:
+        pts, nrm = sphere_points(n, np.random.default_rng(0), noise=noise)
+        rec = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**quick))
+        assert rec.config.normal_weight == weight, noise
+    fixed = dgp.reconstruct(dgp.PointCloud(pts, nrm), ReconstructionConfig(**quick, normal_weight=0.02))
+    assert fixed.config.normal_weight == 0.02
+    with pytest.raises(ValueError):
+        ReconstructionConfig().fit_config()
