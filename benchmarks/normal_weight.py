@@ -1,5 +1,5 @@
 """The normal term's weight across scans of different noise-to-spacing ratios: the rule behind
-`dgp.fit.normal_weight_for`.
+`dgp.patches.normal_weight_for`.
 
 The chart fit's normal term tilts each chart towards its points' normals. On the noisy synthetic
 scans it helps (their normals are the exact face normals of the mesh), but on the real SRB scan,
@@ -103,19 +103,20 @@ def error_of(mesh_path, gt, scan_path) -> float:
     return compare_meshes(mesh, gt)["chamfer_l1"]
 
 
+def rule_weight(ratio: float, rho: float, weights) -> float:
+    """The weight the rule gives an input of this noise-to-spacing ``ratio``."""
+    return max(weights) if ratio >= rho else min(weights)
+
+
 def choose_rho(rows, weights) -> tuple[float, float, dict]:
     """The threshold on the noise-to-spacing ratio (the rule in the module docstring): returns
     ``(rho, mean relative error, {rho candidate: mean relative error})``."""
-    low, high = min(weights), max(weights)
     rows = [r for r in rows if r["normals"] != "exact"]
     ratios = sorted(r["ratio"] for r in rows)
     cuts = [ratios[0] / 2] + [np.sqrt(a * b) for a, b in zip(ratios, ratios[1:])] + [ratios[-1] * 2]
     scores = {}
     for rho in cuts:
-        rel = []
-        for r in rows:
-            w = high if r["ratio"] >= rho else low
-            rel.append(r["dgp"][str(w)] / min(r["dgp"].values()))
+        rel = [r["dgp"][str(rule_weight(r["ratio"], rho, weights))] / min(r["dgp"].values()) for r in rows]
         scores[float(rho)] = float(np.mean(rel))
     best = min(scores, key=lambda k: (round(scores[k], 6), k))
     return best, scores[best], scores
@@ -145,7 +146,7 @@ def main(argv=None):
     for spec in picked:
         scan, gt = make_input(spec, tmp, args.seed, Path(args.shared))
         row = {"input": spec[0], "normals": spec[4], "ratio": noise_to_spacing(scan), "dgp": {}, "poisson": {}}
-        row["seconds"] = {}
+        row["seconds"] = {}  # DGP's, per weight
         for w in weights:
             mesh = tmp / f"dgp_{w}.ply"
             r = reconstruct_measured(dgp_bin, scan, mesh, args.seed, args.threads, ["--normal-weight", str(w)], env)
@@ -182,7 +183,7 @@ def write(out: Path, rows, weights, args, seconds: float) -> None:
     for r in rows:
         errs = [r["dgp"][str(w)] for w in weights]
         best_w = weights[int(np.nanargmin(errs))]
-        rule_w = max(weights) if r["ratio"] >= rho else min(weights)
+        rule_w = rule_weight(r["ratio"], rho, weights)
         p8 = min(r["poisson"].values())
         lines.append(
             f"| {r['input']} | {r['normals']} | {r['ratio']:.3f} | "

@@ -198,12 +198,12 @@ def show(paths, compare=None, normals: bool = False, backend: str = "auto", grab
             "no display to open a window on; write a picture instead with "
             "`dgp view FILE ... --screenshot out.png` (add --views 4 for several angles)"
         )
+    devices = vulkan_devices() if backend != "opengl" else []  # one probe: each creates an instance
     if backend == "auto":
-        vulkan = vulkan_available()
-        if not vulkan:
+        if not devices:
             print("dgp view: Vulkan is not available here; using the OpenGL window", file=sys.stderr)
-        backend = "vulkan" if vulkan and grab is None else "opengl"
-    elif backend == "vulkan" and not vulkan_available():
+        backend = "vulkan" if devices and grab is None else "opengl"
+    elif backend == "vulkan" and not devices:
         raise InputError(
             "the Vulkan window cannot start here (no Vulkan loader or driver: install libvulkan1 and "
             "mesa-vulkan-drivers, or run scripts/setup.sh); --backend opengl works without it"
@@ -218,7 +218,7 @@ def show(paths, compare=None, normals: bool = False, backend: str = "auto", grab
         # On a software Vulkan device (Mesa's llvmpipe) Filament's lit pipeline (image-based light,
         # shadows) left some meshes blank for minutes (a 2,562-vertex icosphere: over 110 s at full
         # load), while its basic mode draws them in seconds: use that there.
-        basic = "cpu" in vulkan_devices() and not any(t.endswith("gpu") for t in vulkan_devices())
+        basic = "cpu" in devices and not any(t.endswith("gpu") for t in devices)
         if basic:
             print("dgp view: Vulkan runs on a software renderer here; drawing with basic lighting", file=sys.stderr)
         o3d.visualization.draw(

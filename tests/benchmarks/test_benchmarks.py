@@ -213,11 +213,12 @@ def test_the_normal_weight_default_is_the_benchmarks_rule():
     # --normal-weight auto turns the term on for the same measured inputs as the rule's threshold
     import json
 
+    from benchmarks.normal_weight import rule_weight
     from dgp.patches import NORMAL_WEIGHT, normal_weight_for
 
     record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/normal_weight.json").read_text())
     rows = [r for r in record["rows"] if r["normals"] != "exact"]
     assert len(rows) >= 6
     for r in rows:
-        expected = max(record["weights"]) if r["ratio"] >= record["rho"] else min(record["weights"])
+        expected = rule_weight(r["ratio"], record["rho"], record["weights"])
         assert normal_weight_for(r["ratio"], 1.0) == expected == (NORMAL_WEIGHT if expected else 0.0), r["input"]
