@@ -131,44 +131,6 @@ def chw(a):
     return np.moveaxis(a if a.ndim == 3 else a[..., None], -1, 0)
 
 
-def wavelet_fista(op, y, shape, lam: float, iters: int = 200, wavelet: str = "db4", level: int = 3) -> np.ndarray:
-    """argmin_x 0.5 ||A x - y||^2 + lam ||W x||_1 over orthonormal wavelet coefficients (the coarse band
-    unpenalised), by FISTA with step 1 / ||A||^2 (power iteration). ``shape (C, H, W)``; returns it."""
-    import pywt
-    import torch
-
-    def synth(c):
-        return np.stack([pywt.waverec2(pywt.array_to_coeffs(ci, sl, "wavedec2"), wavelet, "periodization") for ci in c])
-
-    def analyse(x):
-        arrs = [pywt.coeffs_to_array(pywt.wavedec2(xi, wavelet, "periodization", level=level)) for xi in x]
-        return np.stack([a for a, _ in arrs]), arrs[0][1]
-
-    def A(x):
-        return op(torch.as_tensor(x, dtype=torch.float32)[None])
-
-    def At(r):
-        return op.adjoint(r)[0].double().numpy()
-
-    v = np.random.default_rng(0).standard_normal(shape)
-    for _ in range(30):
-        v = At(A(v))
-        L = float(np.linalg.norm(v))
-        v /= L
-    c, sl = analyse(np.zeros(shape))
-    coarse = np.zeros(c.shape[1:], bool)
-    coarse[sl[0][0], sl[0][1]] = True
-    z, t = c.copy(), 1.0
-    for _ in range(iters):
-        grad, _ = analyse(At(A(synth(z)) - y))
-        u = z - grad / L
-        c_new = np.where(coarse, u, np.sign(u) * np.maximum(np.abs(u) - lam / L, 0))
-        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
-        z = c_new + (t - 1) / t_new * (c_new - c)
-        c, t = c_new, t_new
-    return np.clip(synth(c), 0, 1).astype(np.float32)
-
-
 #: the maintained library whose DIP runs beside ours (`--priors ...,deepinv`; pip install deepinv)
 PEER = "deepinv"
 
@@ -240,7 +202,7 @@ def main(argv=None):
     from skimage.transform import resize
 
     from dgp.util import write_text
-    from image_priors.classical import biharmonic_fill, blend_weight, split_known
+    from image_priors.classical import biharmonic_fill, blend_weight, split_known, wavelet_fista
     from image_priors.commands import TASK_DEFAULTS
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.metrics import psnr

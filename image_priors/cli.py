@@ -26,7 +26,7 @@ def _task_flags(p, task: str) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (.png)")
     p.add_argument(
         "--prior",
-        choices=["dip", "dd", "mlp", "csgm", "iagan"],
+        choices=["dip", "dd", "mlp", "csgm", "iagan", "lcm"],
         default=d["prior"],
         help="the untrained network, or a learned prior with --generator (%(default)s)",
     )
@@ -77,12 +77,15 @@ def _task_flags(p, task: str) -> None:
     g.add_argument("--tiles", type=int, default=1, help="coordinate MLP: tiles per side, one MLP each (%(default)s)")
     g = p.add_argument_group(
         "learned priors (image_priors.learned): CSGM fits the latent (Adam lr 0.1, --steps), IAGAN then fits the "
-        "latent and the generator's weights (lr 1e-4 and 1e-3, 300 steps); --lr is for the untrained networks"
+        "latent and the generator's weights (lr 1e-4 and 1e-3, 300 steps), LCM fits the weights of a latent "
+        "network (lr 0.01, --steps); --lr is for the untrained networks"
     )
     g.add_argument(
-        "--generator", metavar="FILE", help="a generator: image-priors train-generator, a state_dict, or TorchScript"
+        "--generator",
+        metavar="FILE",
+        help="image-priors train-generator (--model lcm for --prior lcm), a state_dict, or TorchScript",
     )
-    g.add_argument("--arch", choices=["dcgan32"], help="the architecture of a bare state_dict")
+    g.add_argument("--arch", choices=["dcgan32", "lcm32"], help="the architecture of a bare state_dict")
     g.add_argument("--latent", type=int, help="latent size of a TorchScript generator that does not say it")
     g.add_argument(
         "--range",
@@ -92,7 +95,10 @@ def _task_flags(p, task: str) -> None:
         help="the generator's output range (default: the file's, else 0 1)",
     )
     g.add_argument(
-        "--restarts", type=int, default=3, help="CSGM's random restarts; the lowest measurement loss wins (%(default)s)"
+        "--restarts",
+        type=int,
+        default=3,
+        help="CSGM's and LCM's random restarts; the lowest measurement loss wins (%(default)s)",
     )
 
 
@@ -158,13 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=handler(cmd + "cmd_experiment"))
 
     p = sub.add_parser(
-        "train-generator", help="train the generator of the learned priors (csgm, iagan) on a class of images"
+        "train-generator", help="train the generator of the learned priors (csgm, iagan, lcm) on a class of images"
+    )
+    p.add_argument(
+        "--model",
+        choices=["vae", "lcm"],
+        default="vae",
+        help="vae: a latent vector's generator, the decoder of a VAE (csgm, iagan); lcm: a latent convolutional "
+        "model, trained GLO-style (%(default)s)",
     )
     p.add_argument("--data", choices=["faces", "patches"], default="faces", help="the class (%(default)s)")
     p.add_argument("-o", "--output", required=True, help="the generator file (.pt)")
-    p.add_argument("--steps", type=int, default=3000, help="training steps of 64 images (%(default)s)")
-    p.add_argument("--latent", type=int, default=64, help="latent size (%(default)s)")
-    p.add_argument("--width", type=int, default=32, help="channels of the last hidden layer (%(default)s)")
+    p.add_argument(
+        "--steps", type=int, default=3000, help="training steps, of 64 images (vae) or 32 (lcm) (%(default)s)"
+    )
+    p.add_argument("--latent", type=int, default=64, help="vae: latent size (%(default)s)")
+    p.add_argument(
+        "--width", type=int, default=None, help="vae: channels of the last hidden layer (32); lcm: the generator's (48)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

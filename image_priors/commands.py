@@ -187,7 +187,7 @@ def _write_report(args, image, prior, res, report: dict, truth, finish):
 
 
 #: the learned priors (`image_priors.learned`): a trained generator, ``--generator FILE``
-LEARNED = ("csgm", "iagan")
+LEARNED = ("csgm", "iagan", "lcm")
 
 
 def _generator(args):
@@ -211,17 +211,24 @@ def _gray(args) -> bool:
 
 
 def _fit_learned(args, op, y, shape, truth, sigma01, device):
-    """CSGM or IAGAN with the generator of ``--generator``; returns ``(image, FitResult, report)``."""
+    """CSGM, IAGAN or LCM with the model of ``--generator``; returns ``(image, FitResult, report)``."""
     import time
 
     import torch
 
     from image_priors.fit import ImageFitConfig
-    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, csgm, iagan
+    from image_priors.learned import CSGM_LR, IAGAN_LR, IAGAN_STEPS, LCM_LR, csgm, iagan, lcm
 
     if not args.generator:
-        raise SettingError("generator", "is needed by --prior csgm|iagan (make one: image-priors train-generator)")
+        raise SettingError("generator", "is needed by --prior csgm|iagan|lcm (make one: image-priors train-generator)")
     gen, info = _generator(args)
+    if (args.prior == "lcm") != (info.arch == "lcm32"):
+        raise InputError(
+            "not a latent convolutional model, which --prior lcm needs (image-priors train-generator --model lcm)"
+            if args.prior == "lcm"
+            else "a latent convolutional model: use it with --prior lcm",
+            args.generator,
+        )
     if tuple(shape) != tuple(info.shape):
         raise InputError(
             f"the generator makes {info.shape[0]}-channel {info.shape[2]}x{info.shape[1]} images; this image is "
@@ -230,16 +237,20 @@ def _fit_learned(args, op, y, shape, truth, sigma01, device):
         )
     gen = gen.to(device)
     common = dict(stop=args.stop, sigma=sigma01, device=device, progress=not args.quiet, rollback=args.rollback)
-    first = ImageFitConfig(steps=args.steps, lr=CSGM_LR, seed=args.seed, **common)
+    lr = LCM_LR if args.prior == "lcm" else CSGM_LR
+    first = ImageFitConfig(steps=args.steps, lr=lr, seed=args.seed, **common)
     bp = getattr(args, "back_project", "off") == "on"
     y_t = torch.as_tensor(y, dtype=torch.float32)
     print(
-        f"seed {args.seed}; prior {args.prior} ({args.generator}: latent {info.latent}); CSGM: {args.steps} steps "
-        f"at lr {CSGM_LR}, {args.restarts} restarts"
+        f"seed {args.seed}; prior {args.prior} ({args.generator}: latent {info.latent}); "
+        + ("LCM" if args.prior == "lcm" else "CSGM")
+        + f": {args.steps} steps at lr {lr}, {args.restarts} restarts"
         + (f"; then IAGAN: {IAGAN_STEPS} steps at lr {IAGAN_LR}" if args.prior == "iagan" else "")
     )
     t0 = time.perf_counter()
-    if args.prior == "csgm":
+    if args.prior == "lcm":
+        res = lcm(gen, op, y_t, replace(first, back_project=bp), restarts=args.restarts, truth=truth)
+    elif args.prior == "csgm":
         res = csgm(
             gen, op, y_t, replace(first, back_project=bp), restarts=args.restarts, truth=truth, value_range=info.range
         )
@@ -454,20 +465,30 @@ def cmd_experiment(args):
 
 
 def cmd_train_generator(args):
-    """Train a `image_priors.learned.Generator` on a class of images an installed package ships and write it."""
+    """Train a `image_priors.learned.Generator` (``--model vae``) or a latent convolutional model
+    (``--model lcm``) on a class of images an installed package ships, and write it."""
     import shlex
     import time
 
-    from image_priors.learned import DATASETS, save_generator, train_generator
+    from image_priors.learned import DATASETS, save_generator, train_generator, train_lcm
 
     torch_threads(args)
     load, about = DATASETS[args.data]
     images = load("train", seed=args.seed) if args.data == "patches" else load("train")
-    print(f"seed {args.seed}; {len(images)} training images: {about}; {args.steps} steps")
+    print(f"seed {args.seed}; {len(images)} training images: {about}; {args.model}, {args.steps} steps")
     t0 = time.perf_counter()
-    gen, losses = train_generator(
-        images, latent=args.latent, width=args.width, steps=args.steps, seed=args.seed, progress=not args.quiet
-    )
+    if args.model == "lcm":
+        kw = {} if args.width is None else {"width": args.width}
+        gen, losses = train_lcm(images, steps=args.steps, seed=args.seed, progress=not args.quiet, **kw)
+    else:
+        gen, losses = train_generator(
+            images,
+            latent=args.latent,
+            width=32 if args.width is None else args.width,
+            steps=args.steps,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
     command = "image-priors train-generator " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     save_generator(
         args.output,
@@ -475,7 +496,7 @@ def cmd_train_generator(args):
         {"data": args.data, "description": about, "command": command, "seed": args.seed, "final_mse": losses[-1]},
     )
     print(
-        f"wrote {args.output}: latent {args.latent}, final reconstruction MSE {losses[-1]:.4f}, "
+        f"wrote {args.output}: {gen.arch}, latent {gen.latent}, final reconstruction MSE {losses[-1]:.4f}, "
         f"{time.perf_counter() - t0:.0f} s"
     )
     return 0

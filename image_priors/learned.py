@@ -1,8 +1,11 @@
 """Learned generative priors beside the unlearned ones: a generator G(w) trained on a class of images,
 used by CSGM (fit the latent w; Bora et al. 2017) and IAGAN (then fit w and G's weights together,
-then back-project onto the measurements; Abu Hussein, Tirer & Giryes 2020).
+then back-project onto the measurements; Abu Hussein, Tirer & Giryes 2020); and a latent
+convolutional model (LCM; Athar, Burnaev & Lempitsky 2019), whose latent is the weights of a small
+per-image ConvNet (`image_priors.priors.latent_conv`), trained GLO-style (`train_lcm`) and fitted to
+an observation with its generator fixed (`lcm`).
 
-Both run through `image_priors.fit.fit` like DIP and the Deep Decoder: a `LatentPrior` is a prior
+All three run through `image_priors.fit.fit` like DIP and the Deep Decoder: a `LatentPrior` is a prior
 whose parameters are the latent (and, for IAGAN, the generator's weights), so the operators,
 stopping rules, loss-spike rollback, back-projection and history are the same.
 
@@ -29,9 +32,11 @@ from torch import nn
 
 from dgp.errors import InputError
 from image_priors.priors._seed import seeded
+from image_priors.priors.latent_conv import LatentConvModel
 
-#: the architectures a ``state_dict`` file may name (``--generator`` files made elsewhere say ``arch``)
-ARCHITECTURES = ("dcgan32",)
+#: the architectures a ``state_dict`` file may name (``--generator`` files made elsewhere say ``arch``):
+#: ``dcgan32`` a latent vector's generator (CSGM, IAGAN), ``lcm32`` a latent convolutional model (LCM)
+ARCHITECTURES = ("dcgan32", "lcm32")
 
 
 class Generator(nn.Module):
@@ -116,11 +121,7 @@ def train_generator(
     opt = torch.optim.Adam([*gen.parameters(), *enc.parameters()], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     rng = torch.Generator().manual_seed(seed)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, unit="step", file=sys.stderr, desc="training the generator", mininterval=1)
+    bar = _TrainingBar(steps, "training the generator", progress)
     losses = []
     pixels = imgs[0].numel()
     gen.train()
@@ -140,12 +141,29 @@ def train_generator(
         opt.step()
         sched.step()
         losses.append(float(rec.detach()) / pixels)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({"mse": f"{losses[-1]:.4f}"}, refresh=False)
-    if bar is not None:
-        bar.close()
+        bar.tick(losses[-1])
+    bar.close()
     return gen.eval(), losses
+
+
+class _TrainingBar:
+    """A progress bar on stderr with the training MSE (``on``), or nothing."""
+
+    def __init__(self, steps: int, desc: str, on: bool):
+        self.bar = None
+        if on:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=steps, unit="step", file=sys.stderr, desc=desc, mininterval=1)
+
+    def tick(self, mse: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix({"mse": f"{mse:.4f}"}, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def save_generator(path, gen: Generator, about: dict | None = None) -> None:
@@ -167,18 +185,22 @@ def save_generator(path, gen: Generator, about: dict | None = None) -> None:
 
 @dataclass
 class GeneratorInfo:
-    """What a generator file says of itself: ``latent`` size, output ``shape (C, H, W)``, ``range``."""
+    """What a generator file says of itself: ``latent`` size, output ``shape (C, H, W)``, ``range``,
+    ``about`` (the data and command that made it) and ``arch`` (one of `ARCHITECTURES`, or
+    ``torchscript``)."""
 
     latent: int
     shape: tuple
     range: tuple
     about: dict
+    arch: str = "dcgan32"
 
 
 def load_generator(path, arch: str | None = None, latent: int | None = None, value_range=None):
-    """Load a generator for CSGM and IAGAN: a file of `save_generator`, a bare ``state_dict`` of a named
-    architecture (``arch``, with ``latent``), or a TorchScript module (``latent`` given, or an attribute
-    ``latent`` of the module). Nothing in the file is executed as Python: ``torch.load`` runs with
+    """Load a generator for CSGM, IAGAN (``dcgan32``, TorchScript) or LCM (``lcm32``): a file of
+    `save_generator` (also for a `train_lcm` model), a bare ``state_dict`` of a named architecture
+    (``arch``, with ``latent``), or a TorchScript module (``latent`` given, or an attribute ``latent``
+    of the module). Nothing in the file is executed as Python: ``torch.load`` runs with
     ``weights_only=True``, and TorchScript holds no Python code.
 
     The generator is run once on a zero latent: its output must be (1, C, H, W), and within
@@ -200,7 +222,7 @@ def load_generator(path, arch: str | None = None, latent: int | None = None, val
                 gen = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:  # noqa: BLE001 - any failure is the file's
             raise InputError(f"not a loadable TorchScript generator ({exc.__class__.__name__})", path) from None
-        latent = latent or getattr(gen, "latent", None)
+        latent, arch = latent or getattr(gen, "latent", None), "torchscript"
         if not latent:
             raise InputError("a TorchScript generator needs its latent size: --latent N", path)
     else:
@@ -221,21 +243,32 @@ def load_generator(path, arch: str | None = None, latent: int | None = None, val
             raise InputError("not a generator file: expected a state_dict or a TorchScript module", path)
         if arch not in ARCHITECTURES:
             raise InputError(f"name the generator's architecture: --arch {' | '.join(ARCHITECTURES)}", path)
-        if latent:
-            kwargs["latent"] = int(latent)
-        if "channels" not in kwargs and "net.8.weight" in state:
-            kwargs["channels"] = int(state["net.8.weight"].shape[1])
-        if "width" not in kwargs and "net.8.weight" in state:
-            kwargs["width"] = int(state["net.8.weight"].shape[0])
-        if "latent" not in kwargs and "fc.weight" in state:
-            kwargs["latent"] = int(state["fc.weight"].shape[1])
-        gen = Generator(**kwargs)
+        if arch == "lcm32":
+            kwargs.pop("latent", None)  # an LCM's latent size follows from its latent network
+            cls = LatentConvModel
+        else:
+            cls = Generator
+            if latent:
+                kwargs["latent"] = int(latent)
+            if "channels" not in kwargs and "net.8.weight" in state:
+                kwargs["channels"] = int(state["net.8.weight"].shape[1])
+            if "width" not in kwargs and "net.8.weight" in state:
+                kwargs["width"] = int(state["net.8.weight"].shape[0])
+            if "latent" not in kwargs and "fc.weight" in state:
+                kwargs["latent"] = int(state["fc.weight"].shape[1])
         try:
+            gen = cls(**kwargs)
             gen.load_state_dict(state)
-        except RuntimeError as exc:
+        except (RuntimeError, TypeError, ValueError) as exc:
             first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
             raise InputError(f"the weights do not fit a {arch} generator: {first}", path) from None
         latent = gen.latent
+    return _checked(gen, latent, rng_, about, path, arch)
+
+
+def _checked(gen, latent, rng_, about, path, arch):
+    """Run ``gen`` once on a zero latent; check its output's shape and range; freeze it.
+    Returns ``(gen in eval mode, GeneratorInfo)``; problems raise `InputError`."""
     gen.eval()
     lo, hi = (float(v) for v in (rng_ or (0.0, 1.0)))
     try:
@@ -253,7 +286,7 @@ def load_generator(path, arch: str | None = None, latent: int | None = None, val
         )
     for p in gen.parameters():
         p.requires_grad_(False)
-    return gen, GeneratorInfo(int(latent), tuple(out.shape[1:]), (lo, hi), about)
+    return gen, GeneratorInfo(int(latent), tuple(out.shape[1:]), (lo, hi), about, arch)
 
 
 def _is_torchscript(path) -> bool:
@@ -370,16 +403,28 @@ def csgm(gen, op, y, cfg=None, restarts: int = CSGM_RESTARTS, lam: float = CSGM_
     `FitResult` whose ``latent`` is its ŵ (1, latent) and whose history has ``restart_loss``.
     ``cfg`` (`ImageFitConfig`) holds steps, lr (reference 0.1), stop, device; its ``ema`` and
     ``jitter`` are ignored (the latent is the output's only input)."""
-    from image_priors.fit import ImageFitConfig, fit
+    from image_priors.fit import ImageFitConfig
 
     cfg = cfg or ImageFitConfig(lr=CSGM_LR, steps=1000)
     latent = _latent_size(gen)
+
+    def start(r):
+        w0 = torch.randn(1, latent, generator=torch.Generator().manual_seed(cfg.seed + r))
+        return LatentPrior(gen, w0, lam=lam, value_range=value_range)
+
+    return _best_restart(start, op, y, cfg, restarts, truth)
+
+
+def _best_restart(start, op, y, cfg, restarts: int, truth=None):
+    """Fit ``start(r)`` (a `LatentPrior`) for r < ``restarts`` (seeds ``cfg.seed`` + r) and return the
+    `FitResult` of the lowest final measurement loss, with ``latent`` (its fitted w) and
+    ``history["restart_loss"]`` (the final loss of each restart)."""
+    from image_priors.fit import fit
+
     best, finals = None, []
     for r in range(max(1, restarts)):
-        w0 = torch.randn(1, latent, generator=torch.Generator().manual_seed(cfg.seed + r))
-        prior = LatentPrior(gen, w0, lam=lam, value_range=value_range)
-        rcfg = replace(cfg, seed=cfg.seed + r, ema=0.0, jitter=0.0)
-        res = fit(prior, op, y, rcfg, truth=truth)
+        prior = start(r)
+        res = fit(prior, op, y, replace(cfg, seed=cfg.seed + r, ema=0.0, jitter=0.0), truth=truth)
         final = res.history["loss"][-1]
         finals.append(final)
         if best is None or final < best[0]:
@@ -424,3 +469,72 @@ def _latent_size(gen) -> int:
     if not latent:
         raise ValueError("the generator does not say its latent size (an attribute `latent`)")
     return int(latent)
+
+
+#: LCM's restoration (the latent network's weights, the generator fixed): Adam lr, restarts
+LCM_LR, LCM_RESTARTS = 0.01, 3
+
+
+def lcm(model: LatentConvModel, op, y, cfg=None, restarts: int = LCM_RESTARTS, truth=None, value_range=(0, 1)):
+    """Restoration with a latent convolutional model: the weights φ of a fresh latent network are
+    fitted to the observation, x = g_θ(f_φ(s)) with g_θ and s fixed, from ``restarts`` initialisations
+    (`LatentConvModel.init_latent`, seeds ``cfg.seed`` + r); the lowest final measurement loss wins.
+    ``cfg`` holds steps, lr (default `LCM_LR`), stop, device, back_project. Returns a `FitResult` whose
+    ``latent`` is the fitted φ ``(1, model.latent)``."""
+    from image_priors.fit import ImageFitConfig
+
+    cfg = cfg or ImageFitConfig(lr=LCM_LR, steps=500)
+
+    def start(r):
+        return LatentPrior(model, model.init_latent(1, seed=cfg.seed + r), value_range=value_range)
+
+    return _best_restart(start, op, y, cfg, restarts, truth)
+
+
+def train_lcm(
+    images: np.ndarray,
+    steps: int = 3000,
+    batch: int = 32,
+    lr: float = 1e-3,
+    latent_lr: float = 1e-2,
+    seed: int = 0,
+    progress: bool = True,
+    **model_kw,
+) -> tuple[LatentConvModel, list]:
+    """Train a `LatentConvModel` GLO-style on ``images (N, C, 32, 32)`` in [0, 1]: every image and its
+    mirror image has its own latent network φ_i (rows of a sparse embedding, `torch.optim.SparseAdam`
+    at ``latent_lr``, so only the images of a batch move), learnt jointly with the generator θ (Adam at
+    ``lr``) to minimise the mean squared error of g_θ(f_φ_i(s)) against image i; cosine learning-rate
+    decay. No encoder, no adversary: the latents are free parameters, as in Bojanowski et al.'s GLO.
+    Returns ``(model in eval mode, mean squared error per step)``; the training latents are dropped
+    (restoration starts a fresh latent network)."""
+    imgs = torch.as_tensor(np.asarray(images, np.float32))
+    if imgs.ndim != 4 or imgs.shape[-2:] != (32, 32):
+        raise ValueError(f"train_lcm needs (N, C, 32, 32) images, got {tuple(imgs.shape)}")
+    imgs = torch.cat([imgs, imgs.flip(-1)])
+    model = LatentConvModel(out_channels=imgs.shape[1], seed=seed, **model_kw)
+    codes = nn.Embedding(len(imgs), model.latent, sparse=True)
+    with torch.no_grad():
+        codes.weight.copy_(model.init_latent(len(imgs), seed=seed + 1))
+    opts = [
+        torch.optim.Adam(model.generator.parameters(), lr=lr),
+        torch.optim.SparseAdam(codes.parameters(), lr=latent_lr),
+    ]
+    scheds = [torch.optim.lr_scheduler.CosineAnnealingLR(o, steps) for o in opts]
+    rng = torch.Generator().manual_seed(seed)
+    bar = _TrainingBar(steps, "training the LCM", progress)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(len(imgs), (min(batch, len(imgs)),), generator=rng)
+        loss = ((model(codes(idx)) - imgs[idx]) ** 2).mean()
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        loss.backward()
+        for o, sch in zip(opts, scheds):
+            o.step()
+            sch.step()
+        losses.append(float(loss.detach()))
+        bar.tick(losses[-1])
+    bar.close()
+    return model.eval(), losses

@@ -119,7 +119,8 @@ def test_imageset_benchmark_tables_baselines_and_back_projection(tmp_path):
 def test_wavelet_fista_beats_the_zero_filled_adjoint():
     import torch
 
-    from benchmarks.imageset import load, problem, wavelet_fista
+    from benchmarks.imageset import load, problem
+    from image_priors.classical import wavelet_fista
     from image_priors.metrics import psnr
 
     truth, op, y = problem("cs", load("camera", 32), seed=0)
@@ -167,7 +168,8 @@ def test_learned_benchmark_quick_run_writes_table_and_figure(tmp_path):
         ]
     )
     text = out.read_text()
-    assert "| m/n | A⁺y | CSGM | IAGAN | Deep Decoder | DIP |" in text
+    assert "| task | A⁺y | Lasso | TV | CSGM | IAGAN | IAGAN+BP | LCM | Deep Decoder | DIP |" in text
+    assert "| SR x4 |" in text and "Lasso's weight" in text and "lcm_faces.pt" in text
     assert "## held-out faces" in text and "## unlike" in text and "train-generator" in text
     assert out.with_suffix(".png").stat().st_size > 10_000
 

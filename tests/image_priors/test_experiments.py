@@ -75,3 +75,7 @@ def test_learned_prior_wins_on_its_class_and_loses_off_it(tmp_path):
     assert s[f"{faces}|IAGAN|0.5"] > s[f"{faces}|CSGM|0.5"] + 2
     # off its class the face generator is beaten by an untrained network
     assert max(s[f"{unlike}|DIP|0.1"], s[f"{unlike}|Deep Decoder|0.1"]) > s[f"{unlike}|CSGM|0.1"] + 2
+    # the LCM's latent (a ConvNet's weights) reaches images CSGM's 64 numbers cannot, given measurements
+    assert s[f"{faces}|LCM|0.5"] > s[f"{faces}|CSGM|0.5"] + 2
+    # x4 super-resolution runs beside compressed sensing, every method scored
+    assert all(f"{g}|{m}|sr4" in s for g in (faces, unlike) for m in ("TV", "LCM", "IAGAN+BP"))

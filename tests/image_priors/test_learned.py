@@ -125,3 +125,82 @@ def test_train_generator_learns_the_class():
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
     out = gen(torch.zeros(2, 4)).detach()
     assert out.shape == (2, 1, 32, 32) and 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+def _lcm(seed=0):
+    from image_priors.priors.latent_conv import LatentConvModel
+
+    torch.set_num_threads(2)
+    return LatentConvModel(channels=(4, 8, 4), noise_size=16, width=8, seed=seed).eval()
+
+
+def test_the_latent_networks_run_as_one_grouped_convolution():
+    """f_φ(s) of N latents at once equals each latent network run alone as plain convolutions."""
+    import torch.nn.functional as F
+
+    m = _lcm()
+    phi = m.init_latent(3, seed=1)
+    together = m.features(phi)
+    for n in range(3):
+        x, at = m.s, 0
+        for j, (o, i) in enumerate(m.layers):
+            w = phi[n, at : at + o * i * 9].reshape(o, i, 3, 3)
+            b = phi[n, at + o * i * 9 : at + o * i * 9 + o]
+            at += o * i * 9 + o
+            x = F.conv2d(x, w, b, padding=1)
+            x = F.leaky_relu(x, 0.2) if j < len(m.layers) - 1 else x
+        assert torch.allclose(together[n], x[0], atol=1e-6)
+    assert at == m.latent
+    with pytest.raises(ValueError, match="latents must be"):
+        m(torch.zeros(1, m.latent + 1))
+
+
+def test_lcm_file_round_trip_and_the_prior_it_serves(tmp_path):
+    from image_priors.learned import load_generator, save_generator
+
+    m = _lcm()
+    save_generator(tmp_path / "lcm.pt", m, {"data": "test"})
+    h, info = load_generator(tmp_path / "lcm.pt")
+    phi = m.init_latent(2, seed=3)
+    with torch.no_grad():
+        assert torch.equal(m(phi), h(phi))
+    assert (info.arch, info.latent, info.shape) == ("lcm32", m.latent, (1, 32, 32))
+    torch.save(m.state_dict(), tmp_path / "bare.pt")  # the default architecture does not fit these weights
+    with pytest.raises(InputError, match="do not fit a lcm32"):
+        load_generator(tmp_path / "bare.pt", arch="lcm32")
+
+
+def test_lcm_fits_the_latent_network_and_keeps_the_generator():
+    """LCM restoration moves only φ: the measurement loss falls far below the fresh network's, the
+    restart with the lowest loss is returned, the model's weights are as they were."""
+    from image_priors.fit import ImageFitConfig
+    from image_priors.learned import lcm
+    from image_priors.metrics import psnr
+    from image_priors.operators import Mask
+
+    m = _lcm()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    with torch.no_grad():
+        x = m(m.init_latent(1, seed=7) * 5)  # a latent far from the fresh networks, with contrast
+    op = Mask.random((32, 32), 0.7, seed=0)
+    y = op(x)
+    res = lcm(m, op, y, ImageFitConfig(steps=200, lr=0.02, progress=False), restarts=2, truth=x[0].numpy())
+    assert res.history["loss"][-1] == min(res.history["restart_loss"])
+    assert res.history["loss"][-1] < 0.05 * res.history["loss"][0]
+    assert psnr(x[0].numpy(), res.image) > res.history["psnr"][0] + 6, (
+        res.history["psnr"][0],
+        psnr(x[0].numpy(), res.image),
+    )
+    assert res.latent.shape == (1, m.latent)
+    assert all(torch.equal(v, m.state_dict()[k]) for k, v in before.items())
+
+
+def test_train_lcm_learns_the_class():
+    from image_priors.learned import train_lcm
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    imgs = np.stack([0.5 + 0.4 * np.sin(8 * xx + p) for p in rng.uniform(0, 6.28, 16)])[:, None]
+    model, losses = train_lcm(imgs, steps=120, batch=8, progress=False, channels=(4, 8, 4), width=8)
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
+    assert not model.training and model(model.init_latent(2)).shape == (2, 1, 32, 32)
