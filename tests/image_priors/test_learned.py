@@ -204,3 +204,36 @@ def test_train_lcm_learns_the_class():
     model, losses = train_lcm(imgs, steps=120, batch=8, progress=False, channels=(4, 8, 4), width=8)
     assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:20])
     assert not model.training and model(model.init_latent(2)).shape == (2, 1, 32, 32)
+
+
+def test_malformed_generator_files_say_what_does_not_fit(tmp_path):
+    """A wrong latent size, an output that is not (1, C, H, W), a file that is not torch's: one
+    `InputError` each, and on the command line one line with exit 2."""
+    import subprocess
+    import sys
+
+    from image_priors.learned import load_generator, save_generator
+
+    save_generator(tmp_path / "g.pt", _gen())
+    with pytest.raises(InputError, match="do not fit a dcgan32 generator"):
+        load_generator(tmp_path / "g.pt", latent=32)  # the weights were made for a latent of 8
+
+    class Flat(torch.nn.Module):
+        def forward(self, w):
+            return torch.sigmoid(w.sum(1)).view(1, 1, 1).expand(1, 32, 32)  # (C, H, W): no batch
+
+    torch.jit.script(Flat()).save(str(tmp_path / "flat.ts"))
+    with pytest.raises(InputError, match=r"must return \(1, C, H, W\) images"):
+        load_generator(tmp_path / "flat.ts", latent=4)
+    from image_priors.imageio import write_image
+
+    write_image(tmp_path / "x.png", np.full((1, 32, 32), 0.5, np.float32))
+    (tmp_path / "junk.pt").write_bytes(b"\x00" * 64)
+    proc = subprocess.run(
+        [sys.executable, "-m", "image_priors.cli", "cs", str(tmp_path / "x.png"), "--prior", "csgm"]
+        + ["--generator", str(tmp_path / "junk.pt"), "-o", str(tmp_path / "o.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "not a generator file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

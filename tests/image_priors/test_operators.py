@@ -108,6 +108,10 @@ def test_back_projection_keeps_the_known_pixels_and_reproduces_the_low_resolutio
     # the correction is the smallest one that does it: nothing is added that A cannot see
     delta = (out - guess).double()
     assert float((down.double().pinv(down.double()(delta)) - delta).abs().max()) < 1e-4
+    # orthonormal-row sensing: A A^T = I, so A⁺ = A^T and the back-projection meets y exactly
+    cs = StructuredSensing((3, 32, 32), 0.25, seed=3)
+    out = back_project(cs, guess, cs(truth))
+    assert float((cs(out) - cs(truth)).abs().max()) < 1e-5
 
 
 def test_blend_weight_recovers_the_mixture_that_made_the_held_pixels():
