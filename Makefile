@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-speed bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-million bench-speed bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -55,6 +55,10 @@ bench-speed: setup
 bench-learned: setup
 	.venv/bin/python benchmarks/learned.py --threads 2
 	.venv/bin/python benchmarks/collect.py
+
+# A 1,000,000-point scan of the sample bunny: DGP stage by stage against Poisson d8/d9.
+bench-million: setup
+	.venv/bin/python benchmarks/million.py --threads 2
 
 bench-images: setup
 	.venv/bin/python benchmarks/images.py --size 128 --threads 2

@@ -17,10 +17,12 @@ _WRAP = (
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:
-    """Run ``cmd`` in a fresh process; return its exit code, wall seconds and peak resident memory (MB)."""
+    """Run ``cmd`` in a fresh process; return its exit code, wall seconds, peak resident memory (MB)
+    and what it printed (``stdout``)."""
     full_env = dict(os.environ, **(env or {}))
     out = subprocess.run([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.PIPE, text=True, env=full_env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    return {**json.loads(lines[-1]), "stdout": "\n".join(lines[:-1])}
 
 
 def reconstruct_measured(dgp_bin, scan, out, seed: int, threads: int, flags=(), env: dict | None = None) -> dict:
