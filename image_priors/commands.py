@@ -19,7 +19,7 @@ TASK_DEFAULTS = {
     "denoise": dict(prior="dip", steps=2000, stop="variance", ema=0.99),
     # benchmarks/results/imageset_cpu_128.md: the rule's pick over eight images (inpaint, sr)
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0, back_project=True, blend="auto"),
-    "sr": dict(prior="dip", steps=1500, stop="fixed", ema=0.0, back_project=True),
+    "sr": dict(prior="dd", steps=1500, stop="fixed", ema=0.0, back_project=True),
     "cs": dict(prior="dip", steps=1500, stop="fixed", ema=0.0),
     "fit": dict(prior="mlp", steps=1000, stop="fixed", ema=0.0),
 }
