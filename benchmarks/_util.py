@@ -25,10 +25,24 @@ def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     return {**json.loads(lines[-1]), "stdout": "\n".join(lines[:-1])}
 
 
-def reconstruct_measured(dgp_bin, scan, out, seed: int, threads: int, flags=(), env: dict | None = None) -> dict:
-    """``dgp reconstruct scan -o out`` in a fresh process (quiet), measured as by `run_measured`."""
-    cmd = [str(dgp_bin), "reconstruct", str(scan), "-o", str(out), "--seed", str(seed), "--threads", str(threads)]
-    return run_measured([*cmd, "-q", *flags], env)
+def reconstruct_measured(scan, out, seed: int, threads: int, flags=()) -> dict:
+    """``dgp reconstruct scan -o out`` (the ``dgp`` beside this interpreter) in a fresh process, quiet,
+    on ``threads`` threads (OpenMP's too), measured as by `run_measured`."""
+    dgp_bin = os.path.join(os.path.dirname(sys.executable), "dgp")
+    cmd = [dgp_bin, "reconstruct", str(scan), "-o", str(out), "--seed", str(seed), "--threads", str(threads)]
+    return run_measured([*cmd, "-q", *flags], {"OMP_NUM_THREADS": str(threads)})
+
+
+def scratch(prefix: str):
+    """A fresh temporary folder (a `pathlib.Path`) for scans and meshes, removed when the process exits."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def timed(fn, *args, **kw):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured, timed  # noqa: E402
+from benchmarks._util import reconstruct_measured, scratch, timed  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 
@@ -50,14 +49,10 @@ def main(argv=None):
     scan = sample_mesh(gt, args.points, seed=args.seed)
     noisy = scan.points + np.random.default_rng(args.seed + 1).normal(scale=args.noise * diag, size=scan.points.shape)
     cloud = PointCloud(noisy, scan.normals)
-    tmp = Path(tempfile.mkdtemp(prefix="dgp-million-"))
+    tmp = scratch("dgp-million-")
     write_points(tmp / "scan.ply", cloud)
 
-    dgp_bin = str(Path(sys.executable).parent / "dgp")
-    env = {"OMP_NUM_THREADS": str(args.threads)}
-    run = reconstruct_measured(
-        dgp_bin, tmp / "scan.ply", tmp / "dgp.ply", args.seed, args.threads, flags=("--profile",), env=env
-    )
+    run = reconstruct_measured(tmp / "scan.ply", tmp / "dgp.ply", args.seed, args.threads, flags=("--profile",))
     print(run["stdout"], flush=True)
     if run["rc"] != 0:
         raise SystemExit(f"dgp reconstruct failed with status {run['rc']}")

@@ -29,11 +29,8 @@ runs (``--only`` reruns some). About an hour on 2 cores.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured  # noqa: E402
+from benchmarks._util import reconstruct_measured, scratch  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -135,10 +132,7 @@ def main(argv=None):
     weights = [float(w) for w in args.weights.split(",")]
     out = Path(args.out or ROOT / "benchmarks" / "results")
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="dgp-nw-"))
-    atexit.register(shutil.rmtree, tmp, True)
-    dgp_bin = str(Path(sys.executable).parent / "dgp")
-    env = {"OMP_NUM_THREADS": str(args.threads)}
+    tmp = scratch("dgp-nw-")
     picked = [INPUTS[int(i)] for i in args.only.split(",")] if args.only else INPUTS
     record = out / "normal_weight.json"
     # inputs measured by earlier runs (--only) are kept, those measured now replace them
@@ -149,12 +143,12 @@ def main(argv=None):
         row["seconds"] = {}  # DGP's, per weight
         for w in weights:
             mesh = tmp / f"dgp_{w}.ply"
-            r = reconstruct_measured(dgp_bin, scan, mesh, args.seed, args.threads, ["--normal-weight", str(w)], env)
+            r = reconstruct_measured(scan, mesh, args.seed, args.threads, ["--normal-weight", str(w)])
             row["dgp"][str(w)] = error_of(mesh, gt, scan) if r["rc"] == 0 else float("nan")
             row["seconds"][str(w)] = r["seconds"]
         for name, flags in POISSON.items():
             mesh = tmp / "poisson.ply"
-            r = reconstruct_measured(dgp_bin, scan, mesh, args.seed, args.threads, ["--method", "poisson", *flags], env)
+            r = reconstruct_measured(scan, mesh, args.seed, args.threads, ["--method", "poisson", *flags])
             row["poisson"][name] = error_of(mesh, gt, scan) if r["rc"] == 0 else float("nan")
         rows = [r for r in rows if r["input"] != row["input"]] + [row]
         rows.sort(key=lambda r: [i[0] for i in INPUTS].index(r["input"]))

@@ -22,12 +22,9 @@ most the better of trimmed and untrimmed Poisson d8.
 from __future__ import annotations
 
 import argparse
-import atexit
 import csv
 import io
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured  # noqa: E402
+from benchmarks._util import reconstruct_measured, scratch  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 METHODS = {
@@ -67,17 +64,14 @@ def main(argv=None):
 
     out = Path(args.out or ROOT / "benchmarks" / "results")
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="dgp-real-"))
-    atexit.register(shutil.rmtree, tmp, True)
-    dgp_bin = str(Path(sys.executable).parent / "dgp")
-    env = {"OMP_NUM_THREADS": str(args.threads)}
+    tmp = scratch("dgp-real-")
     t_start = time.time()
     real_rows, dense_rows = [], []
 
     def run_all(inp, tag):
         for name, flags in METHODS.items():
             outp = tmp / f"{tag}_{name.replace(' ', '_')}.ply"
-            r = reconstruct_measured(dgp_bin, inp, outp, args.seed, args.threads, flags, env)
+            r = reconstruct_measured(inp, outp, args.seed, args.threads, flags)
             yield name, outp, r
 
     for scan_path in [Path(s) for s in args.scans.split(",") if s]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured, timed  # noqa: E402
+from benchmarks._util import reconstruct_measured, scratch, timed  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 
@@ -41,10 +40,8 @@ def main(argv=None):
 
     gt = read_mesh(args.gt)
     cloud = read_points(args.input)
-    env = {"OMP_NUM_THREADS": str(args.threads)}
-    tmp = Path(tempfile.mkdtemp(prefix="dgp-bench-"))
-    dgp_bin = str(Path(sys.executable).parent / "dgp")
-    run = reconstruct_measured(dgp_bin, args.input, tmp / "dgp.ply", args.seed, args.threads, env=env)
+    tmp = scratch("dgp-bench-")
+    run = reconstruct_measured(args.input, tmp / "dgp.ply", args.seed, args.threads)
     if run["rc"] != 0:
         raise SystemExit(f"dgp reconstruct failed with status {run['rc']}")
     dgp_mesh = read_mesh(tmp / "dgp.ply")
@@ -73,9 +70,7 @@ def main(argv=None):
             tmp / "large.ply",
             PointCloud(scan.points + rng.normal(scale=0.005 * diag, size=scan.points.shape), scan.normals),
         )
-        large = reconstruct_measured(
-            dgp_bin, tmp / "large.ply", tmp / "large_out.ply", args.seed, args.threads, env=env
-        )
+        large = reconstruct_measured(tmp / "large.ply", tmp / "large_out.ply", args.seed, args.threads)
 
     dgp_m, pois_m = rows["DGP (defaults)"][0], rows["Screened Poisson depth 8"][0]
     cl_ratio = dgp_m["chamfer_l1"] / pois_m["chamfer_l1"]

@@ -17,10 +17,7 @@ benchmarks/results/quick/ with ``--quick``).
 from __future__ import annotations
 
 import argparse
-import atexit
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured  # noqa: E402
+from benchmarks._util import reconstruct_measured, scratch  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 METHODS = {
@@ -66,10 +63,7 @@ def main(argv=None):
     out = Path(args.out or ROOT / "benchmarks" / "results" / ("quick" if args.quick else ""))
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    tmp = Path(tempfile.mkdtemp(prefix="dgp-surface-"))  # scans and meshes, hundreds of MB: removed at exit
-    atexit.register(shutil.rmtree, tmp, True)
-    dgp_bin = str(Path(sys.executable).parent / "dgp")
-    env = {"OMP_NUM_THREADS": str(args.threads)}
+    tmp = scratch("dgp-surface-")  # scans and meshes, hundreds of MB
     rows = []
     shapes = sorted(Path(args.meshes).glob("*.obj")) + sorted(Path(args.meshes).glob("*.ply"))
     shapes = [m for m in shapes if wanted is None or m.stem in wanted]
@@ -83,7 +77,7 @@ def main(argv=None):
             write_points(inp, scan)
             for name, flags in METHODS.items():
                 outp = tmp / f"{mesh_path.stem}_{noise}_{name.replace(' ', '_')}.ply"
-                r = reconstruct_measured(dgp_bin, inp, outp, args.seed, args.threads, flags, env)
+                r = reconstruct_measured(inp, outp, args.seed, args.threads, flags)
                 if r["rc"] != 0:
                     rows.append([mesh_path.stem, noise, name, *([float("nan")] * 4), r["seconds"], r["peak_mb"]])
                     continue

@@ -68,15 +68,12 @@ def blend_weight(image: np.ndarray, fill: np.ndarray, y: np.ndarray, held: np.nd
     return 0.0 if den == 0 else float(np.clip((d * r).sum() / den, 0.0, 1.0))
 
 
-def wavelet_fista(
-    op, y, shape, lam: float, iters: int = 200, wavelet: str = "db4", level: int = 3, warm: bool = False
-) -> np.ndarray:
+def wavelet_fista(op, y, shape, lam: float, iters: int = 200, wavelet: str = "db4", level: int = 3) -> np.ndarray:
     """The sparsity baseline of compressed sensing (and of any linear ``op``): argmin_x 0.5 ||A x - y||^2
     + lam ||W x||_1 over orthonormal wavelet coefficients W x (the coarse band unpenalised), by FISTA
     with step 1 / ||A||^2 (power iteration). ``y``: (1, ...) measurements, ``op(x)`` of a (1, C, H, W)
     image; ``shape (C, H, W)``; returns ``(C, H, W)`` float32 clipped to [0, 1]. ``level`` is lowered
-    to what the image's size allows. ``warm``: start from the minimum-norm solution A⁺y instead of
-    zero (FISTA then needs far fewer steps at small weights, where the zero start is slow)."""
+    to what the image's size allows."""
     import pywt
     import torch
 
@@ -100,7 +97,7 @@ def wavelet_fista(
         v = At(A(v))
         L = float(np.linalg.norm(v))
         v /= L
-    c, sl = analyse(op.pinv(y)[0].double().numpy() if warm else np.zeros(shape))
+    c, sl = analyse(np.zeros(shape))
     coarse = np.zeros(c.shape[1:], bool)
     coarse[sl[0][0], sl[0][1]] = True
     z, t = c.copy(), 1.0
@@ -131,14 +128,16 @@ def tv_least_squares(op, y, shape, lam: float, iters: int = 500, lr: float = 0.0
 
     x = torch.nn.Parameter(op.pinv(y).detach().clamp(0, 1).reshape(1, *shape).float().clone())
     opt = torch.optim.Adam([x], lr=lr)
-    m = y.numel()
+    m, (h, w) = y.numel(), shape[-2:]
+
+    def sq_gradient(x):
+        """dx² + dy² on the (H-1)×(W-1) pixels that have both; one of them for a single row or column."""
+        if h > 1 and w > 1:
+            return torch.diff(x, dim=-1)[..., :-1, :] ** 2 + torch.diff(x, dim=-2)[..., :, :-1] ** 2
+        return torch.diff(x, dim=-1 if w > 1 else -2) ** 2
+
     for _ in range(iters):
-        dx = torch.diff(x, dim=-1)[..., :-1, :] if x.shape[-2] > 1 else torch.diff(x, dim=-1)
-        dy = torch.diff(x, dim=-2)[..., :, :-1] if x.shape[-1] > 1 else torch.diff(x, dim=-2)
-        if x.shape[-2] > 1 and x.shape[-1] > 1:
-            tv = torch.sqrt(dx**2 + dy**2 + eps**2).mean()
-        else:
-            tv = torch.sqrt((dx if x.shape[-1] > 1 else dy) ** 2 + eps**2).mean()
+        tv = torch.sqrt(sq_gradient(x) + eps**2).mean()
         loss = 0.5 * ((op(x) - y) ** 2).sum() / m + lam * tv
         opt.zero_grad()
         loss.backward()
