@@ -1,4 +1,4 @@
-"""A batched auction on the device against the exact matching on the CPU: is it worth it?
+"""The batched auction (``--matching auction``) against the exact matching on the CPU: is it worth it?
 
 The exact matching (`dgp.matching.match`, scipy's ``linear_sum_assignment`` per patch) runs on
 the CPU one patch at a time; on a GPU the networks are hundreds of times faster than their
@@ -25,71 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def auction(cost, counts, eps: float = 1e-5, eps0: float = 0.05, scale: float = 4.0):
-    """Batched auction (Jacobi bidding, ε-scaling) for the least-cost assignment.
-
-    Parameters
-    ----------
-    cost : (B, K, K) tensor on any device; counts : (B,) real rows and columns per problem
-    eps : final ε, relative to each problem's largest cost; eps0, scale : the first ε and its divisor
-
-    Returns
-    -------
-    (index (B, K) long: row i of problem b goes to column index[b, i]; padded rows to padded
-    columns), rounds of bidding.
-
-    >>> import torch
-    >>> c = torch.tensor([[[5.0, 0.0, 7.0], [0.0, 5.0, 7.0], [7.0, 7.0, 7.0]]])
-    >>> index, _ = auction(c, [2])  # the third row and column are padding
-    >>> index.tolist()
-    [[1, 0, 2]]
-    """
-    import torch
-
-    B, K, _ = cost.shape
-    dev = cost.device
-    counts = torch.as_tensor(np.asarray(counts), device=dev)
-    real = torch.arange(K, device=dev)[None, :] < counts[:, None]
-    big = cost.amax(dim=(1, 2)).clamp(min=1e-30)
-    benefit = -(cost / big[:, None, None])  # in [-1, 0]
-    both = real[:, :, None] & real[:, None, :]
-    pad = ~real[:, :, None] & ~real[:, None, :]
-    zero, far = torch.zeros((), device=dev, dtype=benefit.dtype), torch.full((), -4.0, device=dev, dtype=benefit.dtype)
-    flat = torch.where(both, benefit, torch.where(pad, zero, far)).reshape(B * K, K)
-    prices = torch.zeros(B, K, device=dev, dtype=benefit.dtype)
-    rounds, e = 0, eps0
-    with torch.no_grad():
-        while True:
-            owner_of = torch.full((B, K), -1, device=dev, dtype=torch.long)  # column -> row
-            column_of = torch.full((B, K), -1, device=dev, dtype=torch.long)  # row -> column
-            while True:
-                free = (column_of < 0).nonzero(as_tuple=False)
-                if len(free) == 0:
-                    break
-                rounds += 1
-                b, i = free[:, 0], free[:, 1]
-                top = (flat[b * K + i] - prices[b]).topk(2, dim=1)
-                j = top.indices[:, 0]
-                bid = prices[b, j] + (top.values[:, 0] - top.values[:, 1]) + e
-                key = b * K + j
-                best = torch.full((B * K,), -float("inf"), device=dev, dtype=bid.dtype)
-                best = best.scatter_reduce(0, key, bid, "amax")
-                top_bidder = bid >= best[key]
-                # one winner per column: the lowest row among equal bids
-                who = torch.full((B * K,), K, device=dev, dtype=torch.long)
-                who = who.scatter_reduce(0, key[top_bidder], i[top_bidder], "amin")
-                won = top_bidder & (who[key] == i)
-                gb, gi, gj = b[won], i[won], j[won]
-                prev = owner_of[gb, gj]
-                had = prev >= 0
-                column_of[gb[had], prev[had]] = -1
-                owner_of[gb, gj] = gi
-                column_of[gb, gi] = gj
-                prices[gb, gj] = best[gb * K + gj]
-            if e <= eps:
-                return column_of, rounds
-            e = max(e / scale, eps)
+from dgp.matching import auction  # noqa: E402
 
 
 def main(argv=None):

@@ -1,6 +1,6 @@
 """Fit the sample bunny on a given device and score the dense chart samples (no Open3D needed).
 
-    python benchmarks/dgp_device.py --device cuda [--batch-size 512] [--matching emd|lsa] [--out FILE.md]
+    python benchmarks/dgp_device.py --device cuda [--batch-size 512] [--matching emd|lsa|auction] [--out FILE.md]
 
 Checks the CUDA path of the fitting end to end and reports the fit time and the accuracy of
 the dense samples (distances to the ground-truth mesh, units of its diagonal).
@@ -24,7 +24,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--matching", default="emd", help="emd (POT, the default), lsa or sinkhorn")
+    ap.add_argument("--matching", default="emd", help="emd (POT, the default), lsa, sinkhorn or auction (on the device)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     import torch

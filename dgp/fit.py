@@ -74,7 +74,8 @@ class ChartFitConfig:
     matching: str = setting(
         "emd",
         "OT solver: emd (exact, POT's ot.emd), lsa (the same exact matching by scipy's linear_sum_assignment, "
-        "faster), sinkhorn (entropic, sinkhorn_reg)",
+        "faster), sinkhorn (entropic, sinkhorn_reg), auction (near-exact, every patch at once on the fit's device: "
+        "for GPUs)",
         choices=MATCHING_METHODS,
         group="fitting",
     )
@@ -285,8 +286,9 @@ def fit_local(
     for step in range(cfg.local_steps):
         if step > 0 and step % cfg.match_every == 0:
             with torch.no_grad():
-                pred = net(uv_t).double().cpu().numpy()
-            found = match(pred, local, counts, cfg.matching, cfg.sinkhorn_reg)
+                pred = net(uv_t)  # the auction matches on the device; the others on the CPU
+                pred = pred if cfg.matching == "auction" else pred.double().cpu().numpy()
+            found = match(pred, local_t if cfg.matching == "auction" else local, counts, cfg.matching, cfg.sinkhorn_reg)
             if found.index is not None:
                 idx = found.index
                 targets = _gather(local_t, torch.as_tensor(idx, device=dev))

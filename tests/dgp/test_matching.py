@@ -91,3 +91,59 @@ def test_match_padding_has_no_mass(rng):
         assert np.all(out[0, 6:] == 0)
     with pytest.raises(ValueError, match="unknown matching method"):
         match(pts, pts, np.array([6, 10]), "hungarian")
+
+
+def test_auction_lands_within_its_bound_and_keeps_padding_apart(rng):
+    from scipy.optimize import linear_sum_assignment
+
+    from dgp.matching import auction
+
+    B, K, eps = 12, 20, 1e-5
+    x = rng.normal(size=(B, K, 3))
+    cost = ((x[:, :, None] - rng.normal(size=(B, K, 3))[:, None]) ** 2).sum(-1)
+    counts = rng.integers(1, K + 1, size=B)
+    index, rounds = auction(torch.as_tensor(cost), counts, eps)
+    assert rounds > 0
+    for b, n in enumerate(counts):
+        got = index[b].numpy()
+        assert sorted(got[:n]) == list(range(n)) and sorted(got[n:]) == list(range(n, K))
+        r, c = linear_sum_assignment(cost[b, :n, :n])
+        # the auction's ε bound: at most n·ε of the largest cost above the optimum
+        assert cost[b, np.arange(n), got[:n]].sum() <= cost[b, r, c].sum() + n * eps * cost[b].max() + 1e-9
+
+
+def test_match_by_auction_is_the_exact_matching_when_it_is_clear(rng):
+    # a noisy shuffled copy: one optimum, far ahead of the next best, which the auction must find
+    counts = np.array([40, 0, 1, 23, 40])
+    pred = rng.normal(size=(5, 40, 3))
+    pts = np.zeros_like(pred)
+    for p, n in enumerate(counts):
+        pts[p, :n] = rng.permutation(pred[p, :n] + 1e-3 * rng.normal(size=(n, 3)))
+    got = match(pred, pts, counts, "auction")
+    want = match(pred, pts, counts, "lsa")
+    np.testing.assert_array_equal(got.index, want.index)  # padded rows to themselves, as the exact methods
+    np.testing.assert_array_equal(got.targets, want.targets)  # padded rows carry no mass (zero)
+    # tensors in, the same answer (the fit passes its device tensors)
+    t = match(torch.as_tensor(pred, dtype=torch.float32), torch.as_tensor(pts, dtype=torch.float32), counts, "auction")
+    np.testing.assert_array_equal(t.index, want.index)
+
+
+def test_fit_with_the_auction_lands_where_the_exact_fit_does(rng):
+    d = rng.normal(size=(600, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    pts = d + 0.01 * rng.normal(size=d.shape)
+    p = make_patches(pts, d, radius=0.5, padding=1.5, min_points=10, max_points=60, seed=0)
+    local = p.to_local(pts)
+    sigma = np.full(len(p), 0.01) / p.scale
+
+    def fit(method):
+        cfg = ChartFitConfig(widths=(2, 16, 16, 3), local_steps=30, match_every=10, matching=method, stop="fixed")
+        return fit_local(p.uv, local, p.mask, sigma, cfg, seed=0)
+
+    exact, auc, again = fit("lsa"), fit("auction"), fit("auction")
+    for a, b in zip(auc.weights, again.weights):  # the same seed, the same charts
+        assert torch.equal(a, b)
+    m = p.mask.astype(bool)
+    assert (auc.match[~m] == np.broadcast_to(np.arange(m.shape[1]), m.shape)[~m]).all()  # padding apart
+    agree = (auc.match == exact.match)[m].mean()
+    assert agree > 0.95, agree
