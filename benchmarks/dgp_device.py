@@ -24,7 +24,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--matching", default="emd", help="emd (POT, the default), lsa, sinkhorn or auction (on the device)")
+    ap.add_argument("--matching", default="emd", help="emd (POT, the default), lsa, sinkhorn or auction")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     import torch

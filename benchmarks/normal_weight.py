@@ -119,14 +119,19 @@ def choose_rho(rows, weights) -> tuple[float, float, dict]:
     return best, scores[best], scores
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default="0,0.05")
-    ap.add_argument("--only", default="", help="comma-separated indices of INPUTS (default: all)")
+def add_run_arguments(ap) -> None:
+    """The flags every run over `INPUTS` takes: threads, seed, output folder, shared data folder."""
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--shared", default=str(SHARED), help="the shared data folder (meshes/, scans/)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", default="0,0.05")
+    ap.add_argument("--only", default="", help="comma-separated indices of INPUTS (default: all)")
+    add_run_arguments(ap)
     args = ap.parse_args(argv)
     print(f"seed {args.seed}, {args.threads} threads", flush=True)
     weights = [float(w) for w in args.weights.split(",")]

@@ -496,8 +496,9 @@ def read_any(path):
 
 def describe(cloud: PointCloud) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
-    spacing, and the patch radius (a fraction of the diagonal) and normal weight `dgp reconstruct` would choose."""
-    from dgp.patches import auto_radius, normal_weight_for, surface_spacing
+    spacing, and the patch radius (a fraction of the diagonal), normal weight and local fit budget (steps,
+    learning rate) `dgp reconstruct` would choose."""
+    from dgp.patches import auto_radius, fit_budget_for, normal_weight_for, surface_spacing
     from dgp.pointcloud import estimate_noise
 
     lo, hi = cloud.bbox
@@ -516,4 +517,6 @@ def describe(cloud: PointCloud) -> dict:
         "spacing": spacing,
         "auto_radius_of_diagonal": auto_radius(spacing / diag, noise / diag) if diag > 0 else 0.0,
         "auto_normal_weight": normal_weight_for(noise, spacing),
+        "auto_local_steps": fit_budget_for(noise, spacing)[0],
+        "auto_lr": fit_budget_for(noise, spacing)[1],
     }

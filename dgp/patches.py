@@ -149,6 +149,28 @@ def normal_weight_for(sigma: float, spacing: float) -> float:
     return NORMAL_WEIGHT if spacing > 0 and sigma >= NORMAL_RHO * spacing else 0.0
 
 
+#: the local fit's (steps, Adam learning rate) where the noise is at least `BUDGET_RHO` spacings,
+#: and below it: the rule and its runs are in benchmarks/fit_budget.py and
+#: benchmarks/results/fit_budget.md
+NOISY_BUDGET = (500, 3e-3)
+LOW_NOISE_BUDGET = (1000, 1e-2)
+BUDGET_RHO = 0.17
+
+
+def fit_budget_for(sigma: float, spacing: float) -> tuple[int, float]:
+    """The local fit's ``(steps, learning rate)`` for a cloud of noise ``sigma`` and surface
+    ``spacing`` (same units): `LOW_NOISE_BUDGET` where the noise is below `BUDGET_RHO` spacings,
+    else `NOISY_BUDGET`. Where the noise is that small (the real SRB scan, clean scans) 500 steps at
+    3e-3 left 99% of the SRB scan's patches short of the noise level, so the discrepancy rule never
+    stopped them: the charts were under-fit. Where it is larger the longer fit follows the noise
+    (a 0.1% scan of the bunny: Chamfer-L1 up by 14%).
+
+    >>> fit_budget_for(0.05, 0.35), fit_budget_for(0.0012, 0.0018)
+    ((1000, 0.01), (500, 0.003))
+    """
+    return NOISY_BUDGET if spacing > 0 and sigma >= BUDGET_RHO * spacing else LOW_NOISE_BUDGET
+
+
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
     """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
 

@@ -26,10 +26,14 @@ from dgp.cluster import Job, make_runner
 from dgp.errors import InputError
 from dgp.fit import ChartFitConfig, resolve_device
 from dgp.patches import (
+    BUDGET_RHO,
+    LOW_NOISE_BUDGET,
+    NOISY_BUDGET,
     NORMAL_RHO,
     NORMAL_WEIGHT,
     Patches,
     auto_radius,
+    fit_budget_for,
     make_patches,
     normal_weight_for,
     surface_spacing,
@@ -38,6 +42,7 @@ from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, uni
 from dgp.settings import (
     SettingError,
     at_least,
+    auto_or,
     check_settings,
     in_range,
     non_negative,
@@ -71,7 +76,7 @@ class ReconstructionConfig(ChartFitConfig):
         "(dgp.patches.auto_radius)",
         non_negative,
         group="patches",
-        parse=lambda text: 0.0 if text.strip().lower() == "auto" else float(text),
+        parse=auto_or(float, 0.0),
     )
     padding: float = setting(
         1.5, "a patch takes the points within padding x r of its centre", at_least(1), group="patches"
@@ -85,6 +90,22 @@ class ReconstructionConfig(ChartFitConfig):
         1, "times the consistency targets are recomputed from the refit charts", at_least(1), group="fitting"
     )
     device: str = redefault(ChartFitConfig, "device", "auto")
+    local_steps: int | str = setting(
+        "auto",
+        "steps of the local phase; auto = from the noise beside the point spacing (dgp.patches.fit_budget_for: "
+        f"{NOISY_BUDGET[0]} where the noise is at least {BUDGET_RHO:g} spacings, else {LOW_NOISE_BUDGET[0]})",
+        (lambda v: v == "auto" or v >= 0, "must be non-negative or auto"),
+        group="fitting",
+        parse=auto_or(int),
+    )
+    lr: float | str = setting(
+        "auto",
+        f"Adam learning rate; auto = {NOISY_BUDGET[1]:g} where the noise is at least {BUDGET_RHO:g} spacings, else "
+        f"{LOW_NOISE_BUDGET[1]:g} (dgp.patches.fit_budget_for)",
+        (lambda v: v == "auto" or v > 0, "must be positive or auto"),
+        group="fitting",
+        parse=auto_or(float),
+    )
     normal_weight: float | str = setting(
         "auto",
         "weight of the term that tilts each chart towards its points' normals; 0 = positions only; auto = "
@@ -92,7 +113,7 @@ class ReconstructionConfig(ChartFitConfig):
         "(dgp.patches.normal_weight_for)",
         (lambda v: v == "auto" or v >= 0, "must be non-negative or auto"),
         group="fitting",
-        parse=lambda text: "auto" if text.strip().lower() == "auto" else float(text),
+        parse=auto_or(float),
     )
     density: int = setting(16, "grid side per chart for the dense samples", at_least(2), group="output")
     core: float = setting(1.0, "keep chart samples within core x r of the patch centre", positive, group="output")
@@ -158,10 +179,11 @@ class ReconstructionConfig(ChartFitConfig):
         return self
 
     def fit_config(self) -> ChartFitConfig:
-        """The chart-fitting part of these settings (``normal_weight`` resolved: `reconstruct` does
-        it from the cloud)."""
-        if self.normal_weight == "auto":
-            raise ValueError("normal_weight 'auto' is resolved from the cloud by reconstruct(); set a number")
+        """The chart-fitting part of these settings (``normal_weight``, ``local_steps`` and ``lr``
+        resolved: `reconstruct` does it from the cloud)."""
+        for name in ("normal_weight", "local_steps", "lr"):
+            if getattr(self, name) == "auto":
+                raise ValueError(f"{name} 'auto' is resolved from the cloud by reconstruct(); set a number")
         return ChartFitConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ChartFitConfig)})
 
 
@@ -460,6 +482,20 @@ def _consistency_targets(
     return total / count[:, None]
 
 
+def resolve_auto(cfg: ReconstructionConfig, sigma: float, spacing: float) -> ReconstructionConfig:
+    """``cfg`` with its ``auto`` fitting settings set for a cloud of noise ``sigma`` and surface
+    ``spacing`` (same units): ``normal_weight`` (`normal_weight_for`), ``local_steps`` and ``lr``
+    (`fit_budget_for`); settings given a value are kept.
+
+    >>> c = resolve_auto(ReconstructionConfig(lr=0.02), sigma=0.0, spacing=0.01)
+    >>> c.normal_weight, c.local_steps, c.lr
+    (0.0, 1000, 0.02)
+    """
+    steps, lr = fit_budget_for(sigma, spacing)
+    found = {"normal_weight": normal_weight_for(sigma, spacing), "local_steps": steps, "lr": lr}
+    return dataclasses.replace(cfg, **{k: v for k, v in found.items() if getattr(cfg, k) == "auto"})
+
+
 def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -> Reconstruction:
     """Fit a Deep Geometric Prior to ``cloud`` (normals are estimated first when missing).
 
@@ -491,9 +527,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     done("noise")
     spacing = surface_spacing(pts, seed=cfg.seed)
     radius = cfg.radius or auto_radius(spacing, sigma)
-    if cfg.normal_weight == "auto":
-        # the state keeps the weight the charts were fit with
-        cfg = dataclasses.replace(cfg, normal_weight=normal_weight_for(sigma, spacing))
+    cfg = resolve_auto(cfg, sigma, spacing)  # the state keeps the values the charts were fit with
     done("radius")
     try:
         patches = make_patches(

@@ -35,6 +35,9 @@ from typing import Callable
 
 from dgp.errors import InputError
 
+#: the value of a setting chosen from the data
+AUTO = "auto"
+
 #: a check is a predicate on the value and the phrase that completes "<name> ..." when it fails
 Check = tuple[Callable[[object], bool], str]
 
@@ -129,6 +132,21 @@ def check_settings(config):
             if not good:
                 raise SettingError(f.name, f"{phrase}, got {value!r}")
     return config
+
+
+def auto_or(kind: Callable[[str], object], auto=AUTO) -> Callable[[str], object]:
+    """A flag parser for a number that may also be ``auto`` (returned as ``auto``); a bad value
+    reads "invalid int or auto value" on the command line.
+
+    >>> auto_or(int)("AUTO"), auto_or(int)("7"), auto_or(float, 0.0)("auto")
+    ('auto', 7, 0.0)
+    """
+
+    def parse(text: str):
+        return auto if text.strip().lower() == AUTO else kind(text)
+
+    parse.__name__ = f"{kind.__name__} or {AUTO}"
+    return parse
 
 
 def _parser_for(f: dataclasses.Field) -> Callable[[str], object]:

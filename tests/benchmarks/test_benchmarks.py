@@ -208,3 +208,39 @@ def test_the_normal_weight_default_is_the_benchmarks_rule():
     for r in rows:
         expected = rule_weight(r["ratio"], record["rho"], record["weights"])
         assert normal_weight_for(r["ratio"], 1.0) == expected == (NORMAL_WEIGHT if expected else 0.0), r["input"]
+
+
+def test_fit_budget_rule_splits_the_ratios_within_the_time_limit():
+    from benchmarks.fit_budget import MAX_TIME, choose, parse_budgets
+
+    budgets = parse_budgets("500:0.003,1000:0.01")
+    assert budgets[1] == (1000, 0.01)
+
+    def row(ratio, base, long, slow=2.0):
+        return {
+            "ratio": ratio,
+            "dgp": {"500:0.003": base, "1000:0.01": long},
+            "seconds": {"500:0.003": 1, "1000:0.01": slow},
+        }
+
+    rows = [row(0.05, 1.3, 1.0), row(0.15, 1.1, 1.0), row(0.25, 1.0, 1.2), row(0.4, 1.0, 1.1)]
+    pick = choose(rows, budgets)
+    assert abs(pick["rho"] - (0.15 * 0.25) ** 0.5) < 1e-12 and pick["score"] == 1.0
+    # a long budget too slow for the limit is not taken, whatever it gains
+    slow = [row(0.05, 1.3, 1.0, slow=MAX_TIME * 10), row(0.4, 1.0, 1.1)]
+    assert choose(slow, budgets)["rho"] == 0.025
+
+
+def test_the_fit_budget_default_is_the_benchmarks_rule():
+    # --local-steps/--lr auto give every measured input the budget the rule picked for it
+    import json
+
+    from benchmarks.fit_budget import rule_budget
+    from dgp.patches import fit_budget_for
+
+    record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/fit_budget.json").read_text())
+    assert len(record["rows"]) >= 4
+    for r in record["rows"]:
+        expected = rule_budget(r["ratio"], record["pick"]["rho"], record["budgets"])
+        steps, lr = fit_budget_for(r["ratio"], 1.0)
+        assert f"{steps}:{lr:g}" == expected, r["input"]

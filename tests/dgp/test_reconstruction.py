@@ -7,6 +7,7 @@ import torch
 import dgp
 from dgp.metrics import compare_points
 from dgp.reconstruction import Reconstruction, ReconstructionConfig
+from dgp.settings import SettingError
 
 FAST = dict(
     radius=0.1,
@@ -174,6 +175,28 @@ def test_watertight_closes_an_open_scan():
     closed = rec.mesh(depth=6)
     assert boundary_edges(closed) == 0 and closed.is_watertight
     assert np.median(surface_distances(closed, d)[0]) < 0.05
+
+
+def test_auto_fit_settings_follow_the_noise_over_the_spacing():
+    # the longer, faster local fit and no normal term where the noise is small beside the spacing,
+    # the noisy budget and the term where it is not; a set value is kept
+    from dgp.patches import BUDGET_RHO, LOW_NOISE_BUDGET, NOISY_BUDGET, NORMAL_RHO, NORMAL_WEIGHT
+    from dgp.reconstruction import resolve_auto
+
+    spacing = 0.01
+    low = resolve_auto(ReconstructionConfig(), 0.5 * min(BUDGET_RHO, NORMAL_RHO) * spacing, spacing)
+    high = resolve_auto(ReconstructionConfig(), 2 * max(BUDGET_RHO, NORMAL_RHO) * spacing, spacing)
+    assert (low.local_steps, low.lr, low.normal_weight) == (*LOW_NOISE_BUDGET, 0.0)
+    assert (high.local_steps, high.lr, high.normal_weight) == (*NOISY_BUDGET, NORMAL_WEIGHT)
+    assert LOW_NOISE_BUDGET[0] > NOISY_BUDGET[0]
+    kept = resolve_auto(ReconstructionConfig(local_steps=3, normal_weight=0.01), 0.0, spacing)
+    assert (kept.local_steps, kept.lr, kept.normal_weight) == (3, LOW_NOISE_BUDGET[1], 0.01)
+    kept.fit_config()  # every auto resolved
+    assert ReconstructionConfig().local_steps == "auto" and ReconstructionConfig().lr == "auto"
+    with pytest.raises(SettingError):
+        ReconstructionConfig(local_steps=-1).validate()
+    with pytest.raises(SettingError):
+        ReconstructionConfig(lr=0).validate()
 
 
 def test_normal_weight_auto_follows_the_noise_over_the_spacing(sphere_points):
