@@ -78,7 +78,7 @@ def choose(rows, budgets) -> dict:
         rel = [r["dgp"][k] / min(r["dgp"][j] for j in keys) for r, k in zip(rows, picked)]
         time_ratio = sum(r["seconds"][k] for r, k in zip(rows, picked)) / base
         scores[float(rho)] = [float(np.mean(rel)), float(time_ratio)]
-    allowed = [c for c in scores if scores[c][1] <= MAX_TIME] or [cuts[0]]
+    allowed = [c for c in scores if scores[c][1] <= MAX_TIME]  # never empty: cuts[0] is the base budget alone
     best = min(allowed, key=lambda c: (round(scores[c][0], 6), c))
     return {"rho": best, "score": scores[best][0], "time": scores[best][1], "scores": scores}
 
@@ -116,7 +116,7 @@ def main(argv=None):
         rows.sort(key=lambda r: [i[0] for i in INPUTS].index(r["input"]))
         print(json.dumps(row), flush=True)
         write(out, rows, budgets, args)
-    if rows:  # --only '' re-renders the record with this code's rule
+    if rows and not picked:  # --only '' re-renders the record with this code's rule
         write(out, rows, budgets, args)
     print(f"wrote {out / 'fit_budget.md'}")
 

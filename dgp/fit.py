@@ -286,9 +286,11 @@ def fit_local(
     for step in range(cfg.local_steps):
         if step > 0 and step % cfg.match_every == 0:
             with torch.no_grad():
-                pred = net(uv_t)  # the auction matches on the device; the others on the CPU
-                pred = pred if cfg.matching == "auction" else pred.double().cpu().numpy()
-            found = match(pred, local_t if cfg.matching == "auction" else local, counts, cfg.matching, cfg.sinkhorn_reg)
+                pred = net(uv_t)
+            if cfg.matching == "auction":  # matches on the device; the others on the CPU
+                found = match(pred, local_t, counts, cfg.matching)
+            else:
+                found = match(pred.double().cpu().numpy(), local, counts, cfg.matching, cfg.sinkhorn_reg)
             if found.index is not None:
                 idx = found.index
                 targets = _gather(local_t, torch.as_tensor(idx, device=dev))

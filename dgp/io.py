@@ -505,6 +505,7 @@ def describe(cloud: PointCloud) -> dict:
     noise = estimate_noise(cloud.points)
     diag = cloud.diagonal
     spacing = surface_spacing(cloud.points)
+    steps, lr = fit_budget_for(noise, spacing)
     return {
         "file": cloud.source,
         "points": len(cloud),
@@ -517,6 +518,6 @@ def describe(cloud: PointCloud) -> dict:
         "spacing": spacing,
         "auto_radius_of_diagonal": auto_radius(spacing / diag, noise / diag) if diag > 0 else 0.0,
         "auto_normal_weight": normal_weight_for(noise, spacing),
-        "auto_local_steps": fit_budget_for(noise, spacing)[0],
-        "auto_lr": fit_budget_for(noise, spacing)[1],
+        "auto_local_steps": steps,
+        "auto_lr": lr,
     }

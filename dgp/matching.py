@@ -142,6 +142,8 @@ def auction(cost, counts, eps: float = AUCTION_EPS, eps0: float = 0.05, scale: f
 
     B, K, _ = cost.shape
     dev = cost.device
+    if K == 1:  # one row and one column: nothing to bid for (and topk(2) needs two columns)
+        return torch.zeros((B, 1), device=dev, dtype=torch.long), 0
     counts = torch.as_tensor(np.asarray(counts), device=dev)
     real = torch.arange(K, device=dev)[None, :] < counts[:, None]
     big = cost.amax(dim=(1, 2)).clamp(min=1e-30)
@@ -195,8 +197,6 @@ def _auction_index(pred, points, counts) -> np.ndarray:
     b = torch.as_tensor(points, device=dev, dtype=a.dtype)
     with torch.no_grad():
         cost = ((a * a).sum(-1)[:, :, None] + (b * b).sum(-1)[:, None, :] - 2.0 * a @ b.transpose(1, 2)).clamp(min=0)
-    if cost.shape[1] == 1:  # topk(2) needs two columns; one row has one choice
-        return np.zeros((cost.shape[0], 1), dtype=np.int64)
     return auction(cost, counts)[0].cpu().numpy()
 
 

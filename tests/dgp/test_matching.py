@@ -104,6 +104,8 @@ def test_auction_lands_within_its_bound_and_keeps_padding_apart(rng):
     counts = rng.integers(1, K + 1, size=B)
     index, rounds = auction(torch.as_tensor(cost), counts, eps)
     assert rounds > 0
+    one, _ = auction(torch.ones(3, 1, 1), [1, 0, 1])  # a single row and column: nothing to bid for
+    assert one.tolist() == [[0], [0], [0]]
     for b, n in enumerate(counts):
         got = index[b].numpy()
         assert sorted(got[:n]) == list(range(n)) and sorted(got[n:]) == list(range(n, K))
