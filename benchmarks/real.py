@@ -12,7 +12,7 @@ Inputs:
 
 Methods: ``dgp reconstruct`` at its defaults, and Open3D Screened Poisson at depths 8 and 9,
 trimmed (2% lowest-density vertices) and untrimmed. Writes ``real.md``, ``real.csv`` and
-``real_dc.png`` to ``--out`` (default benchmarks/results/). About an hour on 2 cores.
+``real_dc.png`` to ``--out`` (default benchmarks/results/). About 80 minutes on 2 cores.
 
 Targets (the real-scans issue): on the SRB scan, DGP's scan->mesh mean and mesh->scan p99 at
 most Poisson d8's (ratios <= 1); on the noise-free and 0.1% dense scans, DGP's Chamfer-L1 at
@@ -44,18 +44,26 @@ METHODS = {
     "Poisson d9 untrimmed": ["--method", "poisson", "--poisson-depth", "9", "--poisson-trim", "0"],
 }
 SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_SCANS = str(SHARED / "scans" / "srb_dc_scan.ply")
+DEFAULT_MESHES = str(SHARED / "meshes")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scans", default=str(SHARED / "scans" / "srb_dc_scan.ply"), help="comma-separated real scans")
-    ap.add_argument("--meshes", default=str(SHARED / "meshes"), help="folder of meshes to make dense scans from")
+    ap.add_argument("--scans", default=DEFAULT_SCANS, help="comma-separated real scans")
+    ap.add_argument("--meshes", default=DEFAULT_MESHES, help="folder of meshes to make dense scans from")
     ap.add_argument("--shapes", default="stanford-bunny,fandisk", help="comma-separated mesh stems; '' for none")
     ap.add_argument("--points", type=int, default=100_000)
-    ap.add_argument("--noises", default="0,0.001")
+    ap.add_argument("--noises", default="0,0.001,0.0025")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--keep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the rows of an earlier real.csv in --out for inputs this run does not measure",
+    )
     args = ap.parse_args(argv)
     print(f"seed {args.seed}, {args.threads} threads", flush=True)
 
@@ -65,6 +73,7 @@ def main(argv=None):
     out = Path(args.out or ROOT / "benchmarks" / "results")
     out.mkdir(parents=True, exist_ok=True)
     tmp = scratch("dgp-real-")
+    kept = _previous(out) if args.keep else ([], [])
     t_start = time.time()
     real_rows, dense_rows = [], []
 
@@ -89,7 +98,7 @@ def main(argv=None):
             )
             print(real_rows[-1], flush=True)
         _picture(scan_path, tmp, out)
-        _write(out, real_rows, dense_rows, args, t_start)
+        _write(out, real_rows, dense_rows, args, t_start, kept)
 
     shapes = [s for s in args.shapes.split(",") if s]
     for stem in shapes:
@@ -109,32 +118,82 @@ def main(argv=None):
                     + [r["seconds"], r["peak_mb"]]
                 )
                 print(dense_rows[-1], flush=True)
-            _write(out, real_rows, dense_rows, args, t_start)
+            _write(out, real_rows, dense_rows, args, t_start, kept)
 
-    _write(out, real_rows, dense_rows, args, t_start)
+    _write(out, real_rows, dense_rows, args, t_start, kept)
     print(f"wrote {out / 'real.md'}")
 
 
-def _write(out, real_rows, dense_rows, args, t_start) -> None:
+CSV_HEADER = [
+    "kind",
+    "input",
+    "points",
+    "noise",
+    "method",
+    "scan_to_mesh_mean",
+    "scan_to_mesh_max",
+    "mesh_to_scan_mean",
+] + ["mesh_to_scan_p99", "chamfer_l1", "hausdorff", "boundary_edges", "seconds", "peak_mb", "command"]
+
+
+def _previous(out: Path) -> tuple[list, list]:
+    """The rows of an earlier ``real.csv`` in ``out`` (real, dense), each ending with the command that
+    measured it (a record without that column takes the command its real.md names first)."""
+    path = out / "real.csv"
+    if not path.exists():
+        return [], []
+    md = out / "real.md"
+    named = md.read_text().split("`")[1] if md.exists() and md.read_text().count("`") >= 2 else ""
+    real, dense = [], []
+    for row in csv.DictReader(io.StringIO(path.read_text())):
+        num = [float(row[k]) if row[k] else float("nan") for k in CSV_HEADER[5:14]]
+        cmd = row.get("command") or named
+        if row["kind"] == "real":
+            real.append([row["input"], int(row["points"]), row["method"], *num[:4], *num[6:], cmd])
+        else:
+            dense.append([row["input"], int(row["points"]), float(row["noise"]), row["method"], *num[4:], cmd])
+    return real, dense
+
+
+def _merged(kept: list, new: list, key_len: int) -> list:
+    """``new`` rows with the ``kept`` ones of every input it did not measure (the key: the first
+    ``key_len`` fields less the method), inputs in order, methods in `METHODS` order."""
+    measured = {tuple(r[:key_len]) for r in new}
+    rows = [r for r in kept if tuple(r[:key_len]) not in measured] + new
+    order = {name: i for i, name in enumerate(METHODS)}
+    return sorted(rows, key=lambda r: (tuple(r[:key_len]), order.get(r[key_len], len(order))))
+
+
+def _write(out, real_rows, dense_rows, args, t_start, kept=([], [])) -> None:
     """real.csv and real.md from the rows so far (rewritten after each input: a long run that is
-    stopped keeps what it measured)."""
+    stopped keeps what it measured), with the ``kept`` rows (`_previous`) of inputs this run did not
+    measure."""
+    cmd = _command(args)
+    real_rows = _merged(kept[0], [[*r, cmd] for r in real_rows], 1)
+    dense_rows = _merged(kept[1], [[*r, cmd] for r in dense_rows], 3)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(
-        ["kind", "input", "points", "noise", "method", "scan_to_mesh_mean", "scan_to_mesh_max", "mesh_to_scan_mean"]
-        + ["mesh_to_scan_p99", "chamfer_l1", "hausdorff", "boundary_edges", "seconds", "peak_mb"]
-    )
+    w.writerow(CSV_HEADER)
     for r in real_rows:
         w.writerow(["real", r[0], r[1], "", r[2], *r[3:7], "", "", *r[7:]])
     for r in dense_rows:
         w.writerow(["dense", r[0], r[1], r[2], r[3], "", "", "", "", *r[4:]])
     write_text(out / "real.csv", buf.getvalue())
+    write_text(out / "real.md", _report(real_rows, dense_rows, cmd, (time.time() - t_start) / 60))
+
+
+def _command(args) -> str:
+    """The command line of this run (the inputs named where they are not the defaults)."""
     shapes_flag = args.shapes or "''"
     cmd = (
         f".venv/bin/python benchmarks/real.py --threads {args.threads} --seed {args.seed} "
         f"--shapes {shapes_flag} --points {args.points} --noises {args.noises}"
     )
-    write_text(out / "real.md", _report(real_rows, dense_rows, cmd, (time.time() - t_start) / 60))
+    # the inputs, where they are not the defaults (a run from a copy of the tree names the shared data)
+    for flag, value, default in (("scans", args.scans, DEFAULT_SCANS), ("meshes", args.meshes, DEFAULT_MESHES)):
+        if value != default:
+            cmd += f" --{flag} {value or chr(39) * 2}"
+    return cmd
 
 
 def _ratio(a, b):
@@ -149,6 +208,13 @@ def _report(real_rows, dense_rows, cmd, minutes) -> str:
         "noise from the data); Screened Poisson trimmed (2% lowest-density vertices) and untrimmed.",
         "",
     ]
+    earlier = list(dict.fromkeys(r[-1] for r in real_rows + dense_rows if r[-1] != cmd))
+    if earlier:
+        lines += [
+            "Rows of inputs that run did not measure are kept from an earlier one (the `command` column of",
+            "real.csv names each row's): " + "; ".join(f"`{c}`" for c in earlier) + ".",
+            "",
+        ]
     if real_rows:
         lines += [
             "## Real scans (no ground truth: distances to the scan, in its units)",

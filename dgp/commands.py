@@ -139,7 +139,8 @@ def cmd_reconstruct(args) -> int:
         f"fitted {int(rec.fitted.sum())}/{len(rec.patches)} patches in {rec.seconds:.1f} s "
         f"(noise estimate {rec.sigma:.4g}, patch radius {rec.patches.radius:.4g}"
         f"{' from the data' if not rec.config.radius else ''}, of the diagonal; "
-        f"normal weight {rec.config.normal_weight:g}; {rec.config.local_steps} local steps at lr {rec.config.lr:g})"
+        f"normal weight {rec.config.normal_weight:g}; {rec.config.local_steps} local steps at lr {rec.config.lr:g}, "
+        f"{rec.config.lr_schedule} schedule)"
     )
     if rec.interrupted:
         print("interrupted: writing the result so far", file=sys.stderr)
@@ -247,7 +248,10 @@ def cmd_info(args) -> int:
         print(f"spacing     {summary['spacing']:.4g}  (the side of the area per point)")
         print(f"radius      {summary['auto_radius_of_diagonal']:.4g} of the diagonal (the patch radius it calls for)")
         print(f"normal wt   {summary['auto_normal_weight']:g} (the weight of the normal term it calls for)")
-        print(f"local fit   {summary['auto_local_steps']} steps at lr {summary['auto_lr']:g} (the budget it calls for)")
+        print(
+            f"local fit   {summary['auto_local_steps']} steps at lr {summary['auto_lr']:g}, "
+            f"{summary['auto_lr_schedule']} schedule (the budget it calls for)"
+        )
     return 0
 
 

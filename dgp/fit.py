@@ -70,6 +70,12 @@ class ChartFitConfig:
     local_steps: int = setting(500, "steps of the local phase", non_negative, group="fitting")
     consistency_steps: int = setting(200, "steps of the consistency phase", non_negative, group="fitting")
     lr: float = setting(3e-3, "Adam learning rate", positive, group="fitting")
+    lr_schedule: str = setting(
+        "constant",
+        "learning rate along each phase's steps: constant, or step (x0.1 from 70% of the steps, x0.01 from 90%)",
+        choices=("constant", "step"),
+        group="fitting",
+    )
     match_every: int = setting(50, "recompute the OT matching every k steps", at_least(1), group="fitting")
     matching: str = setting(
         "emd",
@@ -174,6 +180,33 @@ def _network(B: int, K: int, cfg: ChartFitConfig, dev: torch.device, seed: int |
     if dev.type == "cpu" and 0 < per < B:
         return BlockedMLP(B, cfg.widths, block=per, seed=seed, device=dev)
     return BatchedMLP(B, cfg.widths, seed=seed).to(dev)
+
+
+#: the ``step`` learning-rate schedule: (fraction of a phase's steps from which, factor on the rate)
+STEP_SCHEDULE = ((0.7, 0.1), (0.9, 0.01))
+
+
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """The factor on the learning rate at ``step`` of a phase of ``steps`` steps under ``schedule``
+    (``constant`` or ``step``, `STEP_SCHEDULE`).
+
+    >>> [lr_factor("step", s, 100) for s in (0, 69, 70, 90)], lr_factor("constant", 99, 100)
+    ([1.0, 1.0, 0.1, 0.01], 1.0)
+    """
+    factor = 1.0
+    if schedule == "step":
+        for at, f in STEP_SCHEDULE:
+            if step >= at * steps:
+                factor = f
+    return factor
+
+
+def _set_lr(opt: torch.optim.Optimizer, cfg, step: int, steps: int) -> None:
+    """Set the rate of ``opt`` for ``step`` of ``steps`` under ``cfg.lr_schedule`` (a constant
+    schedule leaves it untouched)."""
+    if cfg.lr_schedule != "constant":
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(cfg.lr_schedule, step, steps)
 
 
 def _adam(net, lr: float) -> torch.optim.Optimizer:
@@ -325,6 +358,7 @@ def fit_local(
                 stopped |= newly
             if stopped.all():
                 break
+        _set_lr(opt, cfg, step, cfg.local_steps)
         opt.step()
         history.append(float(loss) / max(1, int(torch.isfinite(per_patch).sum())))
         if progress:
@@ -396,6 +430,7 @@ def fit_consistency(
             best = torch.where(better, per_patch, best)
         if last:
             break
+        _set_lr(opt, cfg, step, cfg.consistency_steps)
         opt.step()
         history.append(float(loss) / B)
         if progress:

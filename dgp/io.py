@@ -498,7 +498,7 @@ def describe(cloud: PointCloud) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
     spacing, and the patch radius (a fraction of the diagonal), normal weight and local fit budget (steps,
     learning rate) `dgp reconstruct` would choose."""
-    from dgp.patches import auto_radius, fit_budget_for, normal_weight_for, surface_spacing
+    from dgp.patches import auto_radius, fit_budget_for, lr_schedule_for, normal_weight_for, surface_spacing
     from dgp.pointcloud import estimate_noise
 
     lo, hi = cloud.bbox
@@ -520,4 +520,5 @@ def describe(cloud: PointCloud) -> dict:
         "auto_normal_weight": normal_weight_for(noise, spacing),
         "auto_local_steps": steps,
         "auto_lr": lr,
+        "auto_lr_schedule": lr_schedule_for(noise, spacing),
     }

@@ -171,6 +171,24 @@ def fit_budget_for(sigma: float, spacing: float) -> tuple[int, float]:
     return NOISY_BUDGET if spacing > 0 and sigma >= BUDGET_RHO * spacing else LOW_NOISE_BUDGET
 
 
+#: the learning-rate schedule (`dgp.fit.lr_factor`) of the local and consistency phases where the
+#: noise is below `BUDGET_RHO` spacings; above it the rate is constant: the rule and its runs are in
+#: benchmarks/lr_schedule.py and benchmarks/results/lr_schedule.md
+LOW_NOISE_SCHEDULE = "step"
+
+
+def lr_schedule_for(sigma: float, spacing: float) -> str:
+    """The learning-rate schedule a cloud of noise ``sigma`` and surface ``spacing`` calls for:
+    `LOW_NOISE_SCHEDULE` where `fit_budget_for` gives the low-noise budget, else ``constant``. On
+    clean scans the charts stop short of their points at a constant rate (Adam's steps jitter
+    them); lowering the rate for the last steps settles them closer.
+
+    >>> lr_schedule_for(0.05, 0.35), lr_schedule_for(0.0012, 0.0018)
+    ('step', 'constant')
+    """
+    return LOW_NOISE_SCHEDULE if fit_budget_for(sigma, spacing) == LOW_NOISE_BUDGET else "constant"
+
+
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
     """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
 

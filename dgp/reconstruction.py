@@ -34,6 +34,7 @@ from dgp.patches import (
     Patches,
     auto_radius,
     fit_budget_for,
+    lr_schedule_for,
     make_patches,
     normal_weight_for,
     surface_spacing,
@@ -105,6 +106,13 @@ class ReconstructionConfig(ChartFitConfig):
         (lambda v: v == "auto" or v > 0, "must be positive or auto"),
         group="fitting",
         parse=auto_or(float),
+    )
+    lr_schedule: str = setting(
+        "auto",
+        "learning rate along each phase's steps: constant, step (x0.1 from 70% of the steps, x0.01 from 90%), or "
+        f"auto = step where the noise is below {BUDGET_RHO:g} spacings, else constant (dgp.patches.lr_schedule_for)",
+        choices=("auto", "constant", "step"),
+        group="fitting",
     )
     normal_weight: float | str = setting(
         "auto",
@@ -179,9 +187,9 @@ class ReconstructionConfig(ChartFitConfig):
         return self
 
     def fit_config(self) -> ChartFitConfig:
-        """The chart-fitting part of these settings (``normal_weight``, ``local_steps`` and ``lr``
-        resolved: `reconstruct` does it from the cloud)."""
-        for name in ("normal_weight", "local_steps", "lr"):
+        """The chart-fitting part of these settings (``normal_weight``, ``local_steps``, ``lr`` and
+        ``lr_schedule`` resolved: `reconstruct` does it from the cloud)."""
+        for name in ("normal_weight", "local_steps", "lr", "lr_schedule"):
             if getattr(self, name) == "auto":
                 raise ValueError(f"{name} 'auto' is resolved from the cloud by reconstruct(); set a number")
         return ChartFitConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ChartFitConfig)})
@@ -485,14 +493,19 @@ def _consistency_targets(
 def resolve_auto(cfg: ReconstructionConfig, sigma: float, spacing: float) -> ReconstructionConfig:
     """``cfg`` with its ``auto`` fitting settings set for a cloud of noise ``sigma`` and surface
     ``spacing`` (same units): ``normal_weight`` (`normal_weight_for`), ``local_steps`` and ``lr``
-    (`fit_budget_for`); settings given a value are kept.
+    (`fit_budget_for`), ``lr_schedule`` (`lr_schedule_for`); settings given a value are kept.
 
     >>> c = resolve_auto(ReconstructionConfig(lr=0.02), sigma=0.0, spacing=0.01)
     >>> c.normal_weight, c.local_steps, c.lr
     (0.0, 1000, 0.02)
     """
     steps, lr = fit_budget_for(sigma, spacing)
-    found = {"normal_weight": normal_weight_for(sigma, spacing), "local_steps": steps, "lr": lr}
+    found = {
+        "normal_weight": normal_weight_for(sigma, spacing),
+        "local_steps": steps,
+        "lr": lr,
+        "lr_schedule": lr_schedule_for(sigma, spacing),
+    }
     return dataclasses.replace(cfg, **{k: v for k, v in found.items() if getattr(cfg, k) == "auto"})
 
 

@@ -244,3 +244,28 @@ def test_the_fit_budget_default_is_the_benchmarks_rule():
         expected = rule_budget(r["ratio"], record["pick"]["rho"], record["budgets"])
         steps, lr = fit_budget_for(r["ratio"], 1.0)
         assert f"{steps}:{lr:g}" == expected, r["input"]
+
+
+def test_lr_schedule_rule_takes_the_lower_error_within_the_time_limit():
+    from benchmarks.lr_schedule import MAX_TIME, choose
+
+    def row(constant, step, slow=1.0):
+        return {"constant": {"error": constant, "seconds": 1.0}, "step": {"error": step, "seconds": slow}}
+
+    assert choose([row(1.0, 0.8), row(1.0, 1.1)]) == "step"  # mean ratio 0.95
+    assert choose([row(1.0, 0.9), row(1.0, 1.2)]) == "constant"  # mean ratio 1.05
+    assert choose([row(1.0, 0.5, slow=MAX_TIME * 2)]) == "constant"  # too slow, whatever it gains
+
+
+def test_the_lr_schedule_default_is_the_benchmarks_rule():
+    # the measured inputs in the low-noise budget get the schedule the rule chose
+    import json
+
+    from dgp.patches import LOW_NOISE_BUDGET, LOW_NOISE_SCHEDULE, fit_budget_for, lr_schedule_for
+
+    record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/lr_schedule.json").read_text())
+    assert record["choice"] == LOW_NOISE_SCHEDULE
+    low = [r for r in record["rows"] if fit_budget_for(r["ratio"], 1.0) == LOW_NOISE_BUDGET]
+    assert len(low) >= 4
+    for r in low:
+        assert lr_schedule_for(r["ratio"], 1.0) == record["choice"]

@@ -115,3 +115,27 @@ def test_blockwise_skips_blocks_that_have_all_stopped():
     torch.testing.assert_close(total, net(x)[2:].pow(2).sum().detach())
     grads = [part.weights[0].grad for _, part in net.blocks()]
     assert grads[0] is None and grads[1].abs().sum() > 0 and grads[2].abs().sum() > 0
+
+
+def test_the_step_schedule_lowers_the_rate_from_70_percent_of_the_steps(rng):
+    # lr_schedule="step" runs the same steps as a constant rate up to 70% of the phase, then moves
+    # the weights far less (the rate falls to 0.1x, then 0.01x: `dgp.fit.STEP_SCHEDULE`)
+    from dgp.fit import STEP_SCHEDULE, lr_factor
+
+    assert STEP_SCHEDULE[0][0] == 0.7 and lr_factor("step", 69, 100) == 1.0 and lr_factor("step", 95, 100) == 0.01
+    d = rng.normal(size=(4000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    cap = d[d[:, 2] > 0.8][:200]
+    p = make_patches(cap, np.tile((0, 0, 1.0), (len(cap), 1)), radius=10.0, padding=1.0, min_points=10, seed=0)
+    loss = {}
+    for schedule in ("constant", "step"):
+        cfg = ChartFitConfig(
+            widths=(2, 32, 32, 3), local_steps=100, match_every=25, stop="fixed", lr=1e-2, lr_schedule=schedule
+        )
+        loss[schedule] = np.array(
+            fit_local(p.uv, p.to_local(cap), p.mask, np.zeros(1), cfg, seed=0).history["local_loss"]
+        )
+    assert np.array_equal(loss["step"][:71], loss["constant"][:71])  # the 71st loss is of the 70th update
+    assert not np.array_equal(loss["step"][71:], loss["constant"][71:])
+    # at 0.01x the rate the loss all but stops moving: its last steps change it less than at a constant rate
+    assert np.abs(np.diff(loss["step"][92:])).sum() < np.abs(np.diff(loss["constant"][92:])).sum()

@@ -188,11 +188,16 @@ def test_auto_fit_settings_follow_the_noise_over_the_spacing():
     high = resolve_auto(ReconstructionConfig(), 2 * max(BUDGET_RHO, NORMAL_RHO) * spacing, spacing)
     assert (low.local_steps, low.lr, low.normal_weight) == (*LOW_NOISE_BUDGET, 0.0)
     assert (high.local_steps, high.lr, high.normal_weight) == (*NOISY_BUDGET, NORMAL_WEIGHT)
+    # the schedule changes with the budget: the noisy fits keep their constant rate
+    assert (low.lr_schedule, high.lr_schedule) == ("step", "constant")
     assert LOW_NOISE_BUDGET[0] > NOISY_BUDGET[0]
     kept = resolve_auto(ReconstructionConfig(local_steps=3, normal_weight=0.01), 0.0, spacing)
     assert (kept.local_steps, kept.lr, kept.normal_weight) == (3, LOW_NOISE_BUDGET[1], 0.01)
     kept.fit_config()  # every auto resolved
     assert ReconstructionConfig().local_steps == "auto" and ReconstructionConfig().lr == "auto"
+    assert ReconstructionConfig().lr_schedule == "auto"
+    with pytest.raises(SettingError):
+        ReconstructionConfig(lr_schedule="cosine").validate()
     with pytest.raises(SettingError):
         ReconstructionConfig(local_steps=-1).validate()
     with pytest.raises(SettingError):

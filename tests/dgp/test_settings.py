@@ -38,7 +38,7 @@ def test_the_fitting_settings_are_inherited_not_copied():
     from dgp.fit import ChartFitConfig
 
     names = [f.name for f in dataclasses.fields(ChartFitConfig)]
-    cfg = ReconstructionConfig(local_steps=7, lr=0.01, matching="lsa", normal_weight=0.0)
+    cfg = ReconstructionConfig(local_steps=7, lr=0.01, matching="lsa", normal_weight=0.0, lr_schedule="constant")
     fit = cfg.fit_config()
     assert isinstance(cfg, ChartFitConfig) and [f.name for f in dataclasses.fields(fit)] == names
     assert fit.local_steps == 7 and fit.matching == "lsa"
