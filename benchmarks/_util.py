@@ -49,3 +49,15 @@ def timed(fn, *args, **kw):
     t = time.time()
     res = fn(*args, **kw)
     return res, time.time() - t
+
+
+def rerender(raw, render) -> None:
+    """``--render FILE.json``: rewrite the Markdown beside a record from it with ``render(record)``,
+    measuring nothing."""
+    from pathlib import Path
+
+    from dgp.util import write_text
+
+    raw = Path(raw)
+    write_text(raw.with_suffix(".md"), render(json.loads(raw.read_text())))
+    print(f"wrote {raw.with_suffix('.md')}")

@@ -188,11 +188,9 @@ def main(argv=None):
     ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
     args = ap.parse_args(argv)
     if args.render:
-        from dgp.util import write_text
+        from benchmarks._util import rerender
 
-        raw = Path(args.render)
-        write_text(raw.with_suffix(".md"), render(json.loads(raw.read_text())))
-        print(f"wrote {raw.with_suffix('.md')}")
+        rerender(args.render, render)
         return
     if args.quick:
         args.size, args.steps = 64, args.steps or 150

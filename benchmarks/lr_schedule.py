@@ -33,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._util import rerender  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 #: (mesh stem, points, noise as a fraction of the diagonal)
@@ -88,10 +89,8 @@ def measure(stem: str, n: int, noise: float, meshes: Path, patches: int, seed: i
         world = p.to_world(loc, sel)
         inside = np.linalg.norm(world - pts[p.centers[sel]][:, None], axis=-1) <= cfg.core * p.radius
         d = surface_distances(gt, frame.from_unit(world[inside]))[0] / diag
-        out[schedule] = {"error": float(d.mean()), "p90": float(np.quantile(d, 0.9)), "seconds": sec}
-        print(
-            f"{stem} {n} {noise:g} {schedule}: {d.mean():.3e} (p90 {np.quantile(d, 0.9):.3e}) {sec:.0f} s", flush=True
-        )
+        r = out[schedule] = {"error": float(d.mean()), "p90": float(np.quantile(d, 0.9)), "seconds": sec}
+        print(f"{stem} {n} {noise:g} {schedule}: {r['error']:.3e} (p90 {r['p90']:.3e}) {sec:.0f} s", flush=True)
     return out
 
 
@@ -103,6 +102,8 @@ def choose(rows: list) -> str:
 
 
 def render(data: dict) -> str:
+    from dgp.fit import STEP_SCHEDULE_TEXT
+
     rows = data["rows"]
     lines = [
         "# The learning-rate schedule of the low-noise fit",
@@ -110,7 +111,7 @@ def render(data: dict) -> str:
         f"Made by `{data['cmd']}` in {data['minutes']:.0f} minutes on this machine. {rows[0]['patches']} random "
         "patches of each input fit with the local phase at the budget its noise calls for; the error is the mean "
         "distance of the charts' dense samples (within the patch radius) to the mesh the scan came from, as a "
-        "fraction of its diagonal (p90 in brackets). `step`: the rate x0.1 from 70% of the steps, x0.01 from 90%.",
+        f"fraction of its diagonal (p90 in brackets). `step`: {STEP_SCHEDULE_TEXT}.",
         "",
         "| input | points | noise | noise / spacing | steps @ lr | constant | step | step / constant "
         "| s constant | s step |",
@@ -143,8 +144,7 @@ def main(argv=None):
     ap.add_argument("--render", metavar="FILE.json", help="only rewrite the table of a record, measuring nothing")
     args = ap.parse_args(argv)
     if args.render:
-        raw = Path(args.render)
-        write_text(raw.with_suffix(".md"), render(json.loads(raw.read_text())))
+        rerender(args.render, render)
         return
     import torch
 

@@ -124,16 +124,10 @@ def main(argv=None):
     print(f"wrote {out / 'real.md'}")
 
 
-CSV_HEADER = [
-    "kind",
-    "input",
-    "points",
-    "noise",
-    "method",
-    "scan_to_mesh_mean",
-    "scan_to_mesh_max",
-    "mesh_to_scan_mean",
-] + ["mesh_to_scan_p99", "chamfer_l1", "hausdorff", "boundary_edges", "seconds", "peak_mb", "command"]
+CSV_HEADER = (
+    "kind input points noise method scan_to_mesh_mean scan_to_mesh_max mesh_to_scan_mean mesh_to_scan_p99 "
+    "chamfer_l1 hausdorff boundary_edges seconds peak_mb command"
+).split()
 
 
 def _previous(out: Path) -> tuple[list, list]:
@@ -142,8 +136,8 @@ def _previous(out: Path) -> tuple[list, list]:
     path = out / "real.csv"
     if not path.exists():
         return [], []
-    md = out / "real.md"
-    named = md.read_text().split("`")[1] if md.exists() and md.read_text().count("`") >= 2 else ""
+    md = (out / "real.md").read_text() if (out / "real.md").exists() else ""
+    named = md.split("`")[1] if md.count("`") >= 2 else ""
     real, dense = [], []
     for row in csv.DictReader(io.StringIO(path.read_text())):
         num = [float(row[k]) if row[k] else float("nan") for k in CSV_HEADER[5:14]]

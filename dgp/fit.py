@@ -52,6 +52,11 @@ from dgp.matching import EXACT_METHODS, MATCHING_METHODS, match
 from dgp.settings import SettingError, at_least, in_range, non_negative, positive, setting
 from dgp.settings import widths as widths_from_text
 
+#: the ``step`` learning-rate schedule: (fraction of a phase's steps from which, factor on the rate)
+STEP_SCHEDULE = ((0.7, 0.1), (0.9, 0.01))
+#: `STEP_SCHEDULE` in words, for help texts and tables
+STEP_SCHEDULE_TEXT = "the rate " + ", ".join(f"x{f:g} from {100 * at:g}% of the steps" for at, f in STEP_SCHEDULE)
+
 
 @dataclass
 class ChartFitConfig:
@@ -72,7 +77,7 @@ class ChartFitConfig:
     lr: float = setting(3e-3, "Adam learning rate", positive, group="fitting")
     lr_schedule: str = setting(
         "constant",
-        "learning rate along each phase's steps: constant, or step (x0.1 from 70% of the steps, x0.01 from 90%)",
+        f"learning rate along each phase's steps: constant, or step ({STEP_SCHEDULE_TEXT})",
         choices=("constant", "step"),
         group="fitting",
     )
@@ -180,10 +185,6 @@ def _network(B: int, K: int, cfg: ChartFitConfig, dev: torch.device, seed: int |
     if dev.type == "cpu" and 0 < per < B:
         return BlockedMLP(B, cfg.widths, block=per, seed=seed, device=dev)
     return BatchedMLP(B, cfg.widths, seed=seed).to(dev)
-
-
-#: the ``step`` learning-rate schedule: (fraction of a phase's steps from which, factor on the rate)
-STEP_SCHEDULE = ((0.7, 0.1), (0.9, 0.01))
 
 
 def lr_factor(schedule: str, step: int, steps: int) -> float:

@@ -24,7 +24,7 @@ import torch
 from dgp.charts import ChartState
 from dgp.cluster import Job, make_runner
 from dgp.errors import InputError
-from dgp.fit import ChartFitConfig, resolve_device
+from dgp.fit import STEP_SCHEDULE_TEXT, ChartFitConfig, resolve_device
 from dgp.patches import (
     BUDGET_RHO,
     LOW_NOISE_BUDGET,
@@ -109,7 +109,7 @@ class ReconstructionConfig(ChartFitConfig):
     )
     lr_schedule: str = setting(
         "auto",
-        "learning rate along each phase's steps: constant, step (x0.1 from 70% of the steps, x0.01 from 90%), or "
+        f"learning rate along each phase's steps: constant, step ({STEP_SCHEDULE_TEXT}), or "
         f"auto = step where the noise is below {BUDGET_RHO:g} spacings, else constant (dgp.patches.lr_schedule_for)",
         choices=("auto", "constant", "step"),
         group="fitting",
