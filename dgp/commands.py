@@ -140,7 +140,7 @@ def cmd_reconstruct(args) -> int:
         f"(noise estimate {rec.sigma:.4g}, patch radius {rec.patches.radius:.4g}"
         f"{' from the data' if not rec.config.radius else ''}, of the diagonal; "
         f"normal weight {rec.config.normal_weight:g}; {rec.config.local_steps} local steps at lr {rec.config.lr:g}, "
-        f"{rec.config.lr_schedule} schedule)"
+        f"{rec.config.lr_schedule} schedule; mesh from {rec.resolved_mesh_from()})"
     )
     if rec.interrupted:
         print("interrupted: writing the result so far", file=sys.stderr)
@@ -252,6 +252,7 @@ def cmd_info(args) -> int:
             f"local fit   {summary['auto_local_steps']} steps at lr {summary['auto_lr']:g}, "
             f"{summary['auto_lr_schedule']} schedule (the budget it calls for)"
         )
+        print(f"mesh from   {summary['auto_mesh_from']} (what the mesh is fit to: --mesh-from)")
     return 0
 
 

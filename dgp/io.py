@@ -497,8 +497,15 @@ def read_any(path):
 def describe(cloud: PointCloud) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
     spacing, and the patch radius (a fraction of the diagonal), normal weight and local fit budget (steps,
-    learning rate) `dgp reconstruct` would choose."""
-    from dgp.patches import auto_radius, fit_budget_for, lr_schedule_for, normal_weight_for, surface_spacing
+    learning rate, schedule) and what the mesh is fit to that `dgp reconstruct` would choose."""
+    from dgp.patches import (
+        auto_radius,
+        fit_budget_for,
+        lr_schedule_for,
+        mesh_from_for,
+        normal_weight_for,
+        surface_spacing,
+    )
     from dgp.pointcloud import estimate_noise
 
     lo, hi = cloud.bbox
@@ -521,4 +528,5 @@ def describe(cloud: PointCloud) -> dict:
         "auto_local_steps": steps,
         "auto_lr": lr,
         "auto_lr_schedule": lr_schedule_for(noise, spacing),
+        "auto_mesh_from": mesh_from_for(noise, spacing),
     }

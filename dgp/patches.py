@@ -189,6 +189,28 @@ def lr_schedule_for(sigma: float, spacing: float) -> str:
     return LOW_NOISE_SCHEDULE if fit_budget_for(sigma, spacing) == LOW_NOISE_BUDGET else "constant"
 
 
+#: what the Poisson mesh is fit to (`Reconstruction.mesh`) where the noise is below `BUDGET_RHO`
+#: spacings; above it the charts' samples: the rule and its runs are in benchmarks/mesh_from.py
+#: and benchmarks/results/mesh_from.md
+LOW_NOISE_MESH_FROM = "union"
+#: the choices of ``mesh_from``
+MESH_FROM = ("charts", "union", "input")
+
+
+def mesh_from_for(sigma: float, spacing: float) -> str:
+    """What the mesh of a cloud of noise ``sigma`` and surface ``spacing`` is fit to:
+    `LOW_NOISE_MESH_FROM` where `fit_budget_for` gives the low-noise budget, else ``charts``. On a
+    clean scan the points are exact and the charts, piecewise-linear maps of a few hundred ReLUs,
+    lie a fraction of a spacing off them; fit to both, the mesh takes its normals and its extent
+    from the charts (no surface where they have none) and its position from both. Above the
+    threshold the points carry noise the charts have averaged away.
+
+    >>> mesh_from_for(0.05, 0.35), mesh_from_for(0.0012, 0.0018)
+    ('union', 'charts')
+    """
+    return LOW_NOISE_MESH_FROM if fit_budget_for(sigma, spacing) == LOW_NOISE_BUDGET else "charts"
+
+
 def poisson_disk(points: np.ndarray, radius: float, seed: int = 0) -> np.ndarray:
     """Greedy Poisson-disk subsample: indices of points no two within ``radius``, covering all points.
 

@@ -28,6 +28,8 @@ from dgp.fit import STEP_SCHEDULE_TEXT, ChartFitConfig, resolve_device
 from dgp.patches import (
     BUDGET_RHO,
     LOW_NOISE_BUDGET,
+    LOW_NOISE_MESH_FROM,
+    MESH_FROM,
     NOISY_BUDGET,
     NORMAL_RHO,
     NORMAL_WEIGHT,
@@ -36,6 +38,7 @@ from dgp.patches import (
     fit_budget_for,
     lr_schedule_for,
     make_patches,
+    mesh_from_for,
     normal_weight_for,
     surface_spacing,
 )
@@ -138,6 +141,15 @@ class ReconstructionConfig(ChartFitConfig):
         "(times noise / spacing, at most 1) of the median such count (trims the fringe noise spreads past the rim of "
         "an open scan); 0 = off",
         in_range(0, 1, closed_high=False),
+        group="output",
+    )
+    mesh_from: str = setting(
+        "auto",
+        "what the Screened Poisson mesh is fit to: charts (the charts' dense samples), input (the input points with "
+        "the nearest chart sample's normal, where a chart sample is near), or union (both); the mesh is trimmed to "
+        f"the charts' samples either way; auto = {LOW_NOISE_MESH_FROM} where the noise is below {BUDGET_RHO:g} "
+        "spacings, else charts (dgp.patches.mesh_from_for)",
+        choices=("auto", *MESH_FROM),
         group="output",
     )
     poisson_depth: int = setting(9, "Screened Poisson octree depth", in_range(1, 12), group="output")
@@ -304,7 +316,8 @@ class Reconstruction:
         return PointCloud(self.frame.from_unit(pts[keep]), nrm[keep])
 
     def mesh(self, density: int | None = None, depth: int | None = None, trim: float | None = None):
-        """A Screened Poisson mesh of the dense samples (`trimesh.Trimesh`, in the input's frame)."""
+        """A Screened Poisson mesh (`trimesh.Trimesh`, in the input's frame) of the dense samples, the
+        input points or both (``config.mesh_from``), trimmed to the samples' support."""
         import trimesh
 
         from dgp.surface import poisson_mesh, trim_unsupported
@@ -314,22 +327,44 @@ class Reconstruction:
         if not keep.any():  # no chart sample survived: an empty mesh, which callers refuse to write
             return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
         depth = depth or self.config.poisson_depth
+        mesh_from = self.resolved_mesh_from()
         if self.config.watertight:
             # the surface that closes an open scan bulges past the samples' bounding box, and Open3D
             # clips it at its box (1.1 x the samples'): a box twice as wide, one level deeper, keeps it
-            v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth + 1, trim=0.0, scale=2.2)
+            given = self._poisson_input(pts[keep], nrm[keep], surface_spacing(pts[keep]), mesh_from)
+            v, f = poisson_mesh(*given, depth=depth + 1, trim=0.0, scale=2.2)
             return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
-        v, f = poisson_mesh(pts[keep], nrm[keep], depth=depth, trim=0.0)
+        samples = pts[keep]
+        # the samples' surface spacing (the side of the area per sample, from the 16th neighbour):
+        # the nearest-neighbour spacing is often a twin sample of an overlapping chart, and
+        # trimmed holes into clean scans
+        spacing = surface_spacing(samples)
+        v, f = poisson_mesh(*self._poisson_input(samples, nrm[keep], spacing, mesh_from), depth=depth, trim=0.0)
         trim = self.config.trim if trim is None else trim
         if trim > 0:
-            samples = pts[keep]
-            # the samples' surface spacing (the side of the area per sample, from the 16th neighbour):
-            # the nearest-neighbour spacing is often a twin sample of an overlapping chart, and
-            # trimmed holes into clean scans
-            spacing = surface_spacing(samples)
             pocket = np.pi * (self.config.pockets * self.patches.radius) ** 2
             v, f = trim_unsupported(v, f, samples, trim * spacing, keep_pockets=pocket)
         return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
+
+    def resolved_mesh_from(self) -> str:
+        """``config.mesh_from``, with ``auto`` resolved from the cloud (`dgp.patches.mesh_from_for`;
+        `reconstruct` stores it resolved, a state written before the setting existed does not)."""
+        if self.config.mesh_from != "auto":
+            return self.config.mesh_from
+        return mesh_from_for(self.sigma, surface_spacing(self.points))
+
+    def _poisson_input(self, samples: np.ndarray, normals: np.ndarray, spacing: float, mesh_from: str):
+        """The oriented points ``(M, 3), (M, 3)`` Screened Poisson is fit to (unit frame): the kept chart
+        ``samples`` and their ``normals``, the input points within ``GAP_SPACINGS`` sample ``spacing``s
+        of a sample with that sample's normal, or both."""
+        if mesh_from == "charts":
+            return samples, normals
+        from scipy.spatial import cKDTree
+
+        dist, near = cKDTree(samples).query(self.points)
+        ok = dist <= GAP_SPACINGS * spacing  # where the charts were dropped the mesh is trimmed anyway
+        x, n = self.points[ok], normals[near[ok]]
+        return (x, n) if mesh_from == "input" else (np.r_[samples, x], np.r_[normals, n])
 
     def chart_mesh(self, density: int | None = None):
         """Every chart as a grid triangulation, coloured by patch (`trimesh.Trimesh`); only kept cells."""
@@ -493,7 +528,8 @@ def _consistency_targets(
 def resolve_auto(cfg: ReconstructionConfig, sigma: float, spacing: float) -> ReconstructionConfig:
     """``cfg`` with its ``auto`` fitting settings set for a cloud of noise ``sigma`` and surface
     ``spacing`` (same units): ``normal_weight`` (`normal_weight_for`), ``local_steps`` and ``lr``
-    (`fit_budget_for`), ``lr_schedule`` (`lr_schedule_for`); settings given a value are kept.
+    (`fit_budget_for`), ``lr_schedule`` (`lr_schedule_for`), ``mesh_from`` (`mesh_from_for`); settings given a
+    value are kept.
 
     >>> c = resolve_auto(ReconstructionConfig(lr=0.02), sigma=0.0, spacing=0.01)
     >>> c.normal_weight, c.local_steps, c.lr
@@ -505,6 +541,7 @@ def resolve_auto(cfg: ReconstructionConfig, sigma: float, spacing: float) -> Rec
         "local_steps": steps,
         "lr": lr,
         "lr_schedule": lr_schedule_for(sigma, spacing),
+        "mesh_from": mesh_from_for(sigma, spacing),
     }
     return dataclasses.replace(cfg, **{k: v for k, v in found.items() if getattr(cfg, k) == "auto"})
 

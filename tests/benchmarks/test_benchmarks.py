@@ -269,3 +269,36 @@ def test_the_lr_schedule_default_is_the_benchmarks_rule():
     assert len(low) >= 4
     for r in low:
         assert lr_schedule_for(r["ratio"], 1.0) == record["choice"]
+
+
+def test_mesh_from_rule_takes_the_lowest_error_without_spurious_surface():
+    from benchmarks.mesh_from import MAX_SPURIOUS, choose
+
+    def row(ratio, **choices):
+        dgp = {"charts": {"error": 1.0, "spurious": 1.0}}
+        dgp.update({c: {"error": e, "spurious": s} for c, (e, s) in choices.items()})
+        return {"ratio": ratio, "dgp": dgp}
+
+    rule = choose([row(0.0, input=(0.8, 1.0), union=(0.9, 1.0)), row(0.05, input=(0.9, 1.0), union=(0.95, 0.9))])
+    assert rule["low"]["choice"] == "input" and "noisy" not in rule
+    # the lower error, but more surface where there is none on one input: not allowed
+    rule = choose([row(0.0, input=(0.5, MAX_SPURIOUS * 1.5), union=(0.9, 1.0)), row(0.5, input=(2.0, 1), union=(2, 1))])
+    assert rule["low"]["choice"] == "union" and rule["low"]["allowed"] == ["charts", "union"]
+    assert rule["noisy"]["choice"] == "charts"
+
+
+def test_the_mesh_from_default_is_the_benchmarks_rule():
+    # below the low-noise threshold the default is the rule's choice for that side; above it the
+    # charts, which the rule must also have chosen there
+    import json
+
+    from dgp.patches import BUDGET_RHO, LOW_NOISE_MESH_FROM, mesh_from_for
+
+    record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/mesh_from.json").read_text())
+    assert record["rule"]["low"]["choice"] == LOW_NOISE_MESH_FROM
+    assert sum(1 for r in record["rows"] if r["ratio"] < BUDGET_RHO) >= 4
+    for r in record["rows"]:
+        expected = LOW_NOISE_MESH_FROM if r["ratio"] < BUDGET_RHO else "charts"
+        assert mesh_from_for(r["ratio"], 1.0) == expected, r["input"]
+    if "noisy" in record["rule"]:
+        assert record["rule"]["noisy"]["choice"] == "charts"

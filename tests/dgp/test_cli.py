@@ -197,6 +197,8 @@ def test_dgp_info_json_on_sample():
     # the sample was made with noise 0.5% of the diagonal; the estimate must be near it
     assert 0.003 < info["noise_rms_of_diagonal"] < 0.006
     assert 0.01 <= info["auto_radius_of_diagonal"] <= 0.04 and info["spacing"] > 0
+    # a noisy sample: the noisy budget, and the mesh fit to the charts, not to the noisy points
+    assert info["auto_lr_schedule"] == "constant" and info["auto_mesh_from"] == "charts"
 
 
 def test_bad_flag_exits_2():

@@ -198,6 +198,13 @@ def test_auto_fit_settings_follow_the_noise_over_the_spacing():
     assert ReconstructionConfig().lr_schedule == "auto"
     with pytest.raises(SettingError):
         ReconstructionConfig(lr_schedule="cosine").validate()
+    # the mesh follows the input points where they are clean, the charts where they are noisy
+    from dgp.patches import LOW_NOISE_MESH_FROM
+
+    assert (low.mesh_from, high.mesh_from) == (LOW_NOISE_MESH_FROM, "charts")
+    assert resolve_auto(ReconstructionConfig(mesh_from="union"), 0.0, spacing).mesh_from == "union"
+    with pytest.raises(SettingError):
+        ReconstructionConfig(mesh_from="points").validate()
     with pytest.raises(SettingError):
         ReconstructionConfig(local_steps=-1).validate()
     with pytest.raises(SettingError):
@@ -220,3 +227,44 @@ def test_normal_weight_auto_follows_the_noise_over_the_spacing(sphere_points):
     assert fixed.config.normal_weight == 0.02
     with pytest.raises(ValueError):
         ReconstructionConfig().fit_config()
+
+
+def test_mesh_from_the_input_points_sits_on_clean_points_the_charts_cut_chords_of():
+    from dgp.patches import LOW_NOISE_MESH_FROM
+
+    # a clean sphere fit by small charts: the charts' piecewise-linear samples lie off the sphere,
+    # the input points on it; meshed from the points (with the charts' normals) the surface is
+    # closer, meshed from both it lies between; the charts' trim holds for every choice
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(3000, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    cfg = ReconstructionConfig(**{**FAST, "local_steps": 60, "consistency_steps": 10, "radius": 0.2})
+    rec = dgp.reconstruct(dgp.PointCloud(d, d), cfg)
+    assert rec.config.mesh_from == LOW_NOISE_MESH_FROM  # noise-free: resolved from the cloud
+    off = {}
+    for choice in ("charts", "union", "input"):
+        rec.config.mesh_from = choice
+        v = rec.mesh().vertices
+        off[choice] = float(np.abs(np.linalg.norm(v, axis=1) - 1).mean())
+    assert off["input"] < off["union"] < off["charts"]
+    assert off["input"] < 0.5 * off["charts"]
+    # a state from before the setting (mesh_from auto) resolves it from its cloud
+    rec.config.mesh_from = "auto"
+    assert rec.resolved_mesh_from() == LOW_NOISE_MESH_FROM
+    # an open cap: whatever the mesh is fit to, it is trimmed to the chart samples (no surface
+    # where the charts have none) and closes nothing
+    from scipy.spatial import cKDTree
+
+    from dgp.metrics import boundary_edges
+    from dgp.patches import surface_spacing
+
+    cap = d[d[:, 2] > 0.0]
+    rec = dgp.reconstruct(dgp.PointCloud(cap, cap), cfg)
+    rec.config.pockets = 0.0  # this coarse cap's pockets would be large: keep none
+    samples = rec.sample().points
+    reach = rec.config.trim * surface_spacing(samples)
+    for choice in ("charts", "input", "union"):
+        rec.config.mesh_from = choice
+        mesh = rec.mesh()
+        assert boundary_edges(mesh) > 0, choice
+        assert cKDTree(samples).query(mesh.vertices)[0].max() <= reach * 1.01, choice
