@@ -28,8 +28,10 @@ def test_short_fit_beats_noisy_input(prior, astronaut):
 
 @pytest.mark.parametrize("prior", ["dd", "mlp", "dip"])
 def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
-    """Weights knocked off at step 30 (as a diverging Adam step would) are put back at the next
-    step, for every prior; with the rollback off the fit is still far off at its end."""
+    """Weights knocked off at step 60 (as a diverging Adam step would) are put back at the next
+    step, for every prior; with the rollback off the fit is still far off at its end. (The Deep
+    Decoder's output is bounded, so its spike is too: the knock comes late enough for the loss
+    before it to be well below a random image's.)"""
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.priors import make_prior
 
@@ -41,25 +43,27 @@ def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
         net = make_prior(prior, (size, size), seed=0)
 
         def knock(step, out, loss):
-            if step == 30:
+            if step == 60:
                 with torch.no_grad():
                     for p in net.parameters():
                         p.copy_(3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
 
-        cfg = ImageFitConfig(steps=40, ema=0.0, rollback=rollback, progress=False, seed=0)
+        cfg = ImageFitConfig(steps=70, ema=0.0, rollback=rollback, progress=False, seed=0)
         return fit(net, Identity(), img, cfg, callback=knock)
 
     on, off = run(3.16), run(0.0)
-    assert on.history["rollbacks"] == [31] and off.history["rollbacks"] == []
-    before = on.history["loss"][30]
+    assert on.history["rollbacks"] == [61] and off.history["rollbacks"] == []
+    before = on.history["loss"][60]
     assert on.history["loss"][-1] < 1.5 * before  # back where it was
     assert off.history["loss"][-1] > 3 * on.history["loss"][-1]
 
 
 def test_a_rollback_does_not_spike_again_on_stale_adam_moments():
-    """A Deep Decoder at lr 0.01 spikes near step 190 on this image; the rollback restores Adam's
-    kept state and halves the step, so the fit recovers instead of spiking every other step and
-    ending on a spike (as it did when only the weights went back)."""
+    """A Deep Decoder at lr 0.01 whose weights are knocked off at step 150 (a diverging step: its
+    gradient would enter Adam's moments); the rollback restores Adam's kept state and halves the
+    step, so the fit recovers instead of spiking again and ending on a spike (as it did when only
+    the weights went back). The test once relied on a spike this fit made by itself near step
+    190; in the environment of 2026-12-07 it no longer did (cause not pinned down)."""
     from image_priors.experiments import test_image
     from image_priors.fit import ImageFitConfig, fit
     from image_priors.priors import DeepDecoder
@@ -67,7 +71,15 @@ def test_a_rollback_does_not_spike_again_on_stale_adam_moments():
     torch.set_num_threads(2)
     img = torch.as_tensor(test_image(64))[None]
     cfg = ImageFitConfig(steps=200, lr=0.01, jitter=0.0, ema=0.0, progress=False, seed=0)
-    res = fit(DeepDecoder((64, 64), k=64, d=4, seed=0), Identity(), img, cfg)
+    net = DeepDecoder((64, 64), k=64, d=4, seed=0)
+
+    def knock(step, out, loss):
+        if step == 150:
+            with torch.no_grad():
+                for p in net.parameters():
+                    p.copy_(10 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+
+    res = fit(net, Identity(), img, cfg, callback=knock)
     rb, loss = res.history["rollbacks"], res.history["loss"]
     assert 1 <= len(rb) <= 2
     assert loss[-1] < 1.2 * min(loss[: rb[0]])
