@@ -59,6 +59,13 @@ POISSON = {"P8": ["--poisson-depth", "8"], "P8 untrimmed": ["--poisson-depth", "
 MAX_SPURIOUS = 1.1
 
 
+#: the measures `errors_of` reports, from `dgp.metrics.scan_distances` (no ground truth) or `compare_meshes`
+MEASURES = {
+    "scan": {"error": "scan_to_mesh_mean", "spurious": "mesh_to_scan_p99", "boundary_edges": "boundary_edges"},
+    "mesh": {"error": "chamfer_l1", "spurious": "hausdorff", "boundary_edges": "boundary_edges"},
+}
+
+
 def errors_of(mesh_path, gt, scan_path) -> dict:
     """``{"error": Chamfer-L1 or scan->mesh mean, "spurious": Hausdorff or mesh->scan p99, "boundary_edges"}``."""
     from dgp.io import read_mesh, read_points
@@ -66,11 +73,10 @@ def errors_of(mesh_path, gt, scan_path) -> dict:
 
     mesh = read_mesh(mesh_path)
     if gt is None:
-        s = scan_distances(mesh, read_points(scan_path).points)
-        s = {"error": s["scan_to_mesh_mean"], "spurious": s["mesh_to_scan_p99"], "edges": s["boundary_edges"]}
-        return {"error": s["error"], "spurious": s["spurious"], "boundary_edges": s["edges"]}
-    m = compare_meshes(mesh, gt)
-    return {"error": m["chamfer_l1"], "spurious": m["hausdorff"], "boundary_edges": m["boundary_edges"]}
+        found, keys = scan_distances(mesh, read_points(scan_path).points), MEASURES["scan"]
+    else:
+        found, keys = compare_meshes(mesh, gt), MEASURES["mesh"]
+    return {name: found[key] for name, key in keys.items()}
 
 
 def side(ratio: float) -> str:

@@ -327,19 +327,18 @@ class Reconstruction:
         if not keep.any():  # no chart sample survived: an empty mesh, which callers refuse to write
             return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64), process=False)
         depth = depth or self.config.poisson_depth
-        mesh_from = self.resolved_mesh_from()
-        if self.config.watertight:
-            # the surface that closes an open scan bulges past the samples' bounding box, and Open3D
-            # clips it at its box (1.1 x the samples'): a box twice as wide, one level deeper, keeps it
-            given = self._poisson_input(pts[keep], nrm[keep], surface_spacing(pts[keep]), mesh_from)
-            v, f = poisson_mesh(*given, depth=depth + 1, trim=0.0, scale=2.2)
-            return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
         samples = pts[keep]
         # the samples' surface spacing (the side of the area per sample, from the 16th neighbour):
         # the nearest-neighbour spacing is often a twin sample of an overlapping chart, and
         # trimmed holes into clean scans
         spacing = surface_spacing(samples)
-        v, f = poisson_mesh(*self._poisson_input(samples, nrm[keep], spacing, mesh_from), depth=depth, trim=0.0)
+        given = self._poisson_input(samples, nrm[keep], spacing, self.resolved_mesh_from())
+        if self.config.watertight:
+            # the surface that closes an open scan bulges past the samples' bounding box, and Open3D
+            # clips it at its box (1.1 x the samples'): a box twice as wide, one level deeper, keeps it
+            v, f = poisson_mesh(*given, depth=depth + 1, trim=0.0, scale=2.2)
+            return trimesh.Trimesh(self.frame.from_unit(v), f, process=False)
+        v, f = poisson_mesh(*given, depth=depth, trim=0.0)
         trim = self.config.trim if trim is None else trim
         if trim > 0:
             pocket = np.pi * (self.config.pockets * self.patches.radius) ** 2

@@ -26,6 +26,19 @@ def test_short_fit_beats_noisy_input(prior, astronaut):
     assert psnr(img, res.image) > psnr(img, y[0].numpy()) + 1.0
 
 
+def knock(net, at: int, scale: float):
+    """A `fit` callback that knocks ``net``'s weights off at step ``at`` (every weight set to
+    ``scale`` times a fixed standard normal draw), as a diverging Adam step would."""
+
+    def callback(step, out, loss):
+        if step == at:
+            with torch.no_grad():
+                for p in net.parameters():
+                    p.copy_(scale * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+
+    return callback
+
+
 @pytest.mark.parametrize("prior", ["dd", "mlp", "dip"])
 def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
     """Weights knocked off at step 60 (as a diverging Adam step would) are put back at the next
@@ -42,14 +55,8 @@ def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
     def run(rollback):
         net = make_prior(prior, (size, size), seed=0)
 
-        def knock(step, out, loss):
-            if step == 60:
-                with torch.no_grad():
-                    for p in net.parameters():
-                        p.copy_(3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
-
         cfg = ImageFitConfig(steps=70, ema=0.0, rollback=rollback, progress=False, seed=0)
-        return fit(net, Identity(), img, cfg, callback=knock)
+        return fit(net, Identity(), img, cfg, callback=knock(net, at=60, scale=3))
 
     on, off = run(3.16), run(0.0)
     assert on.history["rollbacks"] == [61] and off.history["rollbacks"] == []
@@ -72,14 +79,7 @@ def test_a_rollback_does_not_spike_again_on_stale_adam_moments():
     img = torch.as_tensor(test_image(64))[None]
     cfg = ImageFitConfig(steps=200, lr=0.01, jitter=0.0, ema=0.0, progress=False, seed=0)
     net = DeepDecoder((64, 64), k=64, d=4, seed=0)
-
-    def knock(step, out, loss):
-        if step == 150:
-            with torch.no_grad():
-                for p in net.parameters():
-                    p.copy_(10 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
-
-    res = fit(net, Identity(), img, cfg, callback=knock)
+    res = fit(net, Identity(), img, cfg, callback=knock(net, at=150, scale=10))
     rb, loss = res.history["rollbacks"], res.history["loss"]
     assert 1 <= len(rb) <= 2
     assert loss[-1] < 1.2 * min(loss[: rb[0]])
