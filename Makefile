@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-million bench-speed bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-million bench-speed bench-matching bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -49,6 +49,12 @@ bench-quick: setup
 # Batched and blocked against one-at-a-time fitting, the arithmetic ceiling, and the matching schedule (about 5 minutes).
 bench-speed: setup
 	.venv/bin/python benchmarks/speed.py --threads 2 --points 256,32
+	.venv/bin/python benchmarks/collect.py
+
+# The exact matching's solvers on the CPU, and the sample fit with emd and with lsa (about 10 minutes).
+bench-matching: setup
+	.venv/bin/python -m pip install -q -e ".[bench]"
+	.venv/bin/python benchmarks/matching.py --threads 2 --fit
 	.venv/bin/python benchmarks/collect.py
 
 # Image priors at the CPU size (128x128; about 45 minutes on 2 cores).

@@ -74,6 +74,25 @@ def test_auction_benchmark_writes_its_table(tmp_path):
     assert "| 8 | 16 |" in out.read_text() and "| yes |" in out.read_text()
 
 
+def test_matching_benchmark_finds_the_optimum_with_every_solver(tmp_path):
+    import numpy as np
+
+    from benchmarks import matching
+    from dgp.matching import match
+
+    out = tmp_path / "m.md"
+    matching.main(["--patches", "20", "--points", "12", "--repeat", "1", "--out", str(out)])
+    kinds = ("| running | 12 |", "| scattered | 12 |")
+    rows = [line for line in out.read_text().splitlines() if line.startswith(kinds)]
+    assert len(rows) == 2 and all(row.endswith("| 20/20 |") for row in rows)  # emd: lsa's matching on every patch
+    if matching.have_lap():  # lap's solver as the benchmark wires it: the optimum, padding left alone
+        rng = np.random.default_rng(0)
+        pred, points, counts = matching.make_patches("scattered", 40, 10, rng)
+        counts[:2] = (0, 1)
+        got, want = matching.match_lapjv(pred, points, counts, chunk=16), match(pred, points, counts, "lsa")
+        assert np.array_equal(got, want.index)
+
+
 def test_imageset_benchmark_tables_baselines_and_back_projection(tmp_path):
     from benchmarks import imageset
 
