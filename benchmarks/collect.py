@@ -76,7 +76,7 @@ def surface_headline() -> str:
                 + [f"{h / ph:.2f}"]
             )
     header = ["shape", "noise", "DGP Chamfer-L1", "Poisson d8", "ratio", "DGP Hausdorff", "Poisson d8", "ratio"]
-    return _table(header, out) + "\n\nFrom [`benchmarks/results/surface.md`](benchmarks/results/surface.md)."
+    return _table(header, out) + "\n\nFrom [surface.md](benchmarks/results/surface.md)."
 
 
 BASELINES = ("TV", "wavelet", "bicubic", "biharmonic", "BM3D")
@@ -138,7 +138,7 @@ def imageset_headline() -> str:
     header = ["task", "classical baseline, mean dB", "default, mean dB", "default − baseline, worst image"]
     return _table(header, out) + (
         f"\n\nOver {images} images of different character, from "
-        f"[`benchmarks/results/{name}`](benchmarks/results/{name}) (128×128, CPU)."
+        f"[{name}](benchmarks/results/{name}) (128×128, CPU)."
     )
 
 
@@ -148,7 +148,7 @@ def demo_headline() -> str:
     head = table[0]
     keep = [head.index(c) for c in ("method", "Chamfer-L1", "Hausdorff", "normal consistency", "seconds")]
     return _table([head[i] for i in keep], [[r[i] for i in keep] for r in table[1:]]) + (
-        "\n\nFrom [`benchmarks/results/reconstruct.md`](benchmarks/results/reconstruct.md)."
+        "\n\nFrom [reconstruct.md](benchmarks/results/reconstruct.md)."
     )
 
 

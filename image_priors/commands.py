@@ -17,10 +17,10 @@ from dgp.settings import SettingError
 # needs no ground truth. They override the `ImageFitConfig` defaults on the command line.
 TASK_DEFAULTS = {
     "denoise": dict(prior="dip", steps=2000, stop="variance", ema=0.99),
-    # benchmarks/results/imageset_cpu_128.md: the rule's pick over eight images (inpaint, sr)
+    # benchmarks/results/imageset_cpu_128.md: the rule's pick over eight images (inpaint, sr, cs)
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0, back_project=True, blend="auto"),
     "sr": dict(prior="dd", steps=1500, stop="fixed", ema=0.0, back_project=True),
-    "cs": dict(prior="dip", steps=1500, stop="fixed", ema=0.0),
+    "cs": dict(prior="dip", steps=1500, stop="fixed", ema=0.0, back_project=True),
     "fit": dict(prior="mlp", steps=1000, stop="fixed", ema=0.0),
 }
 
