@@ -137,8 +137,7 @@ def imageset_headline() -> str:
         )
     header = ["task", "classical baseline, mean dB", "default, mean dB", "default − baseline, worst image"]
     return _table(header, out) + (
-        f"\n\nOver {images} images of different character, from "
-        f"[{name}](benchmarks/results/{name}) (128×128, CPU)."
+        f"\n\nOver {images} images of different character, from [{name}](benchmarks/results/{name}) (128×128, CPU)."
     )
 
 
