@@ -42,7 +42,8 @@ def knock(net, at: int, scale: float):
 @pytest.mark.parametrize("prior", ["dd", "mlp", "dip"])
 def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
     """Weights knocked off at step 60 (as a diverging Adam step would) are put back at the next
-    step, for every prior; with the rollback off the fit is still far off at its end. (The Deep
+    step, for every prior; with the rollback off the fit is still far off at its end, 4 steps on
+    (with 10 the Deep Decoder got within 2.2x in one CI run, where it recovered faster). (The Deep
     Decoder's output is bounded, so its spike is too: the knock comes late enough for the loss
     before it to be well below a random image's.)"""
     from image_priors.fit import ImageFitConfig, fit
@@ -55,7 +56,7 @@ def test_a_loss_spike_rolls_back_to_the_kept_weights(prior, astronaut):
     def run(rollback):
         net = make_prior(prior, (size, size), seed=0)
 
-        cfg = ImageFitConfig(steps=70, ema=0.0, rollback=rollback, progress=False, seed=0)
+        cfg = ImageFitConfig(steps=64, ema=0.0, rollback=rollback, progress=False, seed=0)
         return fit(net, Identity(), img, cfg, callback=knock(net, at=60, scale=3))
 
     on, off = run(3.16), run(0.0)
