@@ -61,3 +61,18 @@ def rerender(raw, render) -> None:
     raw = Path(raw)
     write_text(raw.with_suffix(".md"), render(json.loads(raw.read_text())))
     print(f"wrote {raw.with_suffix('.md')}")
+
+
+def sample_truth(root, n: int = 200_000):
+    """The sample's ground truth as the fit benchmarks score against it: ``n`` area samples of
+    ``data/bunny_gt.ply`` under ``root`` (seed 0), ``(n, 3)``, and its bounding-box diagonal."""
+    from pathlib import Path
+
+    import numpy as np
+    import trimesh
+
+    from dgp.io import read_mesh
+
+    gt = read_mesh(Path(root) / "data" / "bunny_gt.ply")
+    pts, _ = trimesh.sample.sample_surface(gt, n, seed=0)
+    return np.asarray(pts), float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))

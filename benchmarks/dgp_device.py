@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -28,15 +26,13 @@ def main(argv=None):
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     import torch
-    import trimesh
 
     import dgp
-    from dgp.io import read_mesh
+    from benchmarks._util import sample_truth
     from dgp.metrics import compare_points
 
     print(f"seed {args.seed}, device {args.device}", torch.cuda.get_device_name() if torch.cuda.is_available() else "")
     cloud = dgp.read_points(ROOT / "data" / "bunny_noisy.ply")
-    gt = read_mesh(ROOT / "data" / "bunny_gt.ply")
     cfg = dgp.ReconstructionConfig(
         device=args.device, batch_size=args.batch_size, seed=args.seed, matching=args.matching, progress=False
     )
@@ -44,8 +40,7 @@ def main(argv=None):
     rec = dgp.reconstruct(cloud, cfg)
     fit_s = time.time() - t
     dense = rec.sample()
-    gpts, _ = trimesh.sample.sample_surface(gt, 200000, seed=0)
-    diag = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
+    gpts, diag = sample_truth(ROOT)
     res = compare_points(dense.points, gpts, diagonal=diag)
     text = (
         f"# DGP fit of the sample bunny on {args.device}\n\nMade by `python benchmarks/dgp_device.py --device "

@@ -111,16 +111,12 @@ def excess(pred, points, counts, index, optimum):
 
 def fit_rows(seed: int):
     """One default fit of the sample bunny by emd and by lsa: (method, seconds, chamfer, hausdorff, samples)."""
-    import trimesh
-
     import dgp
-    from dgp.io import read_mesh
+    from benchmarks._util import sample_truth
     from dgp.metrics import compare_points
 
     cloud = dgp.read_points(ROOT / "data" / "bunny_noisy.ply")
-    gt = read_mesh(ROOT / "data" / "bunny_gt.ply")
-    gpts, _ = trimesh.sample.sample_surface(gt, 200000, seed=0)
-    diag = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
+    gpts, diag = sample_truth(ROOT)
     rows = []
     for m in ("emd", "lsa"):
         t = time.perf_counter()
@@ -176,29 +172,21 @@ def main(argv=None):
         "excess of a patch's total squared distance over lsa's (exact solvers: 0 up to rounding); same: patches "
         "given the very same matching as lsa.",
         "",
-        "| kind | K | "
-        + " | ".join(f"{m} s" for m in methods)
-        + " | emd / lsa | "
-        + " | ".join(f"lsa / {m} | {m} excess | {m} same" for m in methods if m != "lsa" and m != "emd")
-        + (" | " if len(methods) > 2 else "")
-        + "emd same |",
-        "| --- | --- | "
-        + " | ".join("---" for _ in methods)
-        + " | --- | "
-        + " | ".join("--- | --- | ---" for m in methods if m not in ("emd", "lsa"))
-        + (" | " if len(methods) > 2 else "")
-        + "--- |",
     ]
-    for kind, K, t, checks in rows:
-        extra = "".join(
-            f"{t['lsa'] / t[m]:.2f}x | {checks[m][0]:.0e} | {checks[m][1]}/{args.patches} | "
-            for m in methods
-            if m not in ("emd", "lsa")
-        )
-        lines.append(
-            f"| {kind} | {K} | " + " | ".join(f"{t[m]:.3f}" for m in methods) + f" | {t['emd'] / t['lsa']:.2f}x | "
-            f"{extra}{checks['emd'][1]}/{args.patches} |"
-        )
+    # the table's columns: (header, cell of a row (kind, K, seconds by method, checks by method))
+    extra = [m for m in methods if m not in ("emd", "lsa")]
+    cols = [(f"{m} s", lambda r, m=m: f"{r[2][m]:.3f}") for m in methods]
+    cols.append(("emd / lsa", lambda r: f"{r[2]['emd'] / r[2]['lsa']:.2f}x"))
+    for m in extra:
+        cols += [
+            (f"lsa / {m}", lambda r, m=m: f"{r[2]['lsa'] / r[2][m]:.2f}x"),
+            (f"{m} excess", lambda r, m=m: f"{r[3][m][0]:.0e}"),
+            (f"{m} same", lambda r, m=m: f"{r[3][m][1]}/{args.patches}"),
+        ]
+    cols.append(("emd same", lambda r: f"{r[3]['emd'][1]}/{args.patches}"))
+    lines += ["| kind | K | " + " | ".join(h for h, _ in cols) + " |", "| --- | --- |" + " --- |" * len(cols)]
+    for r in rows:
+        lines.append(f"| {r[0]} | {r[1]} | " + " | ".join(cell(r) for _, cell in cols) + " |")
     if fits:
         ref = fits[0][4]
         lines += [
