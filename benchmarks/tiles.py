@@ -107,6 +107,7 @@ def main(argv=None):
 
 def _write(out: Path, rows, args) -> None:
     from dgp.util import write_text
+    from image_priors.commands import TASK_DEFAULTS
     from image_priors.tiles import DEFAULT_OVERLAP, shared
 
     lines = [
@@ -115,7 +116,9 @@ def _write(out: Path, rows, args) -> None:
         f"Written by `python benchmarks/tiles.py --size {args.size} --tile {args.tile} --steps {args.steps}` "
         f"on {time.strftime('%Y-%m-%d')}, {args.threads} threads. Each {args.size}x{args.size} crop is fit whole and "
         f"in {args.tile}-pixel tiles ({shared(args.tile, DEFAULT_OVERLAP)} shared), {args.steps} steps each "
-        "(fixed), the task's default prior (`image-priors denoise|inpaint --tile`). PSNR in dB over the image, "
+        "(fixed), the task's default prior on that date ("
+        + ", ".join(f"{t}: {TASK_DEFAULTS[t]['prior']}" for t in args.tasks.split(",") if t)
+        + "; `image-priors denoise|inpaint --tile`). PSNR in dB over the image, "
         "and over the seam bands (within 4 pixels of a tile boundary); wall seconds of the command.",
         "",
         "| image | task | whole | tiles | tiles - whole | seams: whole | seams: tiles | s whole | s tiles |",

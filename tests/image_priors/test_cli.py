@@ -159,7 +159,7 @@ def test_cli_defaults_are_the_benchmark_choices():
 
     p = build_parser()
     d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
-    assert (d.prior, d.stop, d.ema) == ("dip", "variance", 0.99)
+    assert (d.prior, d.stop, d.ema) == ("dd", "variance", 0.99)
     text = (Path(__file__).resolve().parents[2] / "benchmarks/results/imageset_cpu_128.md").read_text()
     flags = {"inpaint": ["h.png", "--drop", "0.5"], "sr": ["l.png"], "cs": ["c.png"], "denoise": ["n.png"]}
     checked = 0
