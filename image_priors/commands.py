@@ -11,14 +11,13 @@ import numpy as np
 from dgp.errors import InputError
 from dgp.settings import SettingError
 
-# Defaults per task (prior, budget, stopping rule, output averaging), chosen by the image benchmarks
-# (benchmarks/images.py, benchmarks/fourier_scale.py; their tables are in docs/results.md): per task,
-# the prior with the best PSNR at both measured sizes where they agree, and a stopping rule that
-# needs no ground truth. They override the `ImageFitConfig` defaults on the command line.
+# Defaults per task (prior, budget, stopping rule, output averaging). Denoising, inpainting, SR and CS:
+# the pick of the rule written in benchmarks/imageset.py over eight images of different character
+# (benchmarks/results/imageset_cpu_128.md, where its figures are; a test ties these to that record).
+# Denoising: no candidate comes within the rule's tolerance of BM3D on every image, and its fallback
+# (the smallest loss on the worst image) picks the Deep Decoder. `fit`: benchmarks/images.py and
+# fourier_scale.py. They override the `ImageFitConfig` defaults on the command line.
 TASK_DEFAULTS = {
-    # benchmarks/results/imageset_cpu_128.md: the rule's pick over eight images. Denoising: no candidate
-    # comes within 0.5 dB of BM3D on every image; the Deep Decoder loses least on its worst image (and
-    # is 6x faster than DIP, whose mean is 0.3 dB higher); the variance rule stops late on textures
     "denoise": dict(prior="dd", steps=2000, stop="variance", ema=0.99),
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0, back_project=True, blend="auto"),
     "sr": dict(prior="dd", steps=1500, stop="fixed", ema=0.0, back_project=True),
