@@ -1,5 +1,5 @@
 # The commands the README names. Each one sets up what it needs first.
-.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-learned bench-million bench-speed bench-matching bench-images bench-fourier data docs
+.PHONY: setup demo test test-slow bench bench-real bench-normals bench-quick bench-imageset bench-denoise-stop bench-learned bench-million bench-speed bench-matching bench-images bench-fourier data docs
 
 setup:
 	bash scripts/setup.sh
@@ -40,6 +40,13 @@ bench-normals: setup
 bench-imageset: setup
 	.venv/bin/python -m pip install -q -e ".[bench]"
 	.venv/bin/python benchmarks/imageset.py --threads 2
+	.venv/bin/python benchmarks/collect.py
+
+# Stopping rules for denoising read off the same fits across the image set: the rule behind the denoising
+# default's --stop and --tau (about an hour on 2 cores). Installs the benchmark's extra (BM3D).
+bench-denoise-stop: setup
+	.venv/bin/python -m pip install -q -e ".[bench]"
+	.venv/bin/python benchmarks/denoise_stop.py --threads 2
 	.venv/bin/python benchmarks/collect.py
 
 bench-quick: setup

@@ -110,35 +110,34 @@ def images_headline() -> str:
 
 def imageset_headline() -> str:
     """Per task of imageset_cpu_128.md: the classical baseline and the CLI default over the image set
-    (mean, and the default's margin on its worst image)."""
-    from benchmarks.imageset import REFERENCE
+    (mean, and the default's margin on its worst image), from the raw figures beside it."""
+    import json
+
+    import numpy as np
+
+    from benchmarks.imageset import REFERENCE, TASKS, default_method
 
     name = "imageset_cpu_128.md"
-    text = (RESULTS / name).read_text()
-    images = len(markdown_table(text)) - 1
+    data = json.loads((RESULTS / name).with_suffix(".json").read_text())
     out = []
-    for section in text.split("\n## ")[1:]:
-        task = section.split()[0]
-        table = markdown_table(section)
-        head = table[0]
-        ref = next(i for i, h in enumerate(head) if h.startswith(REFERENCE[task]))
-        default = next(i for i, h in enumerate(head) if h.endswith("*default*"))
-        rows = [r for r in table[1:] if r[0] not in ("**mean**", "seconds")]
-        mean = next(r for r in table[1:] if r[0] == "**mean**")  # of the raw figures, as the table shows it
-        base = [float(r[ref].split()[0]) for r in rows]
-        ours = [float(r[default].split()[0]) for r in rows]
-        worst = min(range(len(rows)), key=lambda i: ours[i] - base[i])
+    for task in [t for t in TASKS if t in data["tasks"]]:
+        results = data["tasks"][task]["results"]
+        ref = next(m for m in results if m.startswith(REFERENCE[task]))
+        default = default_method(task)
+        base, ours = ([v[0] for v in results[m] if not isinstance(v, str)] for m in (ref, default))
+        worst = int(np.argmin(np.subtract(ours, base)))
         out.append(
             [
                 task,
-                f"{head[ref]}: {mean[ref].strip('*')}",
-                f"{head[default].replace(' *default*', '')}: {mean[default].strip('*')}",
-                f"{ours[worst] - base[worst]:+.2f} ({rows[worst][0]})",
+                f"{ref}: {np.mean(base):.2f}",
+                f"{default}: {np.mean(ours):.2f}",
+                f"{ours[worst] - base[worst]:+.2f} ({data['images'][worst]})",
             ]
         )
     header = ["task", "classical baseline, mean dB", "default, mean dB", "default − baseline, worst image"]
     return _table(header, out) + (
-        f"\n\nOver {images} images of different character, from [{name}](benchmarks/results/{name}) (128×128, CPU)."
+        f"\n\nOver {len(data['images'])} images of different character, from [{name}](benchmarks/results/{name}) "
+        "(128×128, CPU)."
     )
 
 

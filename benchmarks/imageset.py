@@ -22,7 +22,9 @@ Tasks and their classical baselines:
   (FISTA on orthonormal Daubechies-4 coefficients, one weight for the whole set, the best on it).
 
 Each prior runs with the CLI's settings for the task (`image_priors.commands.TASK_DEFAULTS`:
-steps, stopping rule, output averaging; the network as `prior_for_image` builds it). Beside the
+steps, stopping rule, output averaging; the network as `prior_for_image` builds it; the discrepancy
+rule's noise level estimated from the noisy image, as `image-priors denoise` does). A record measured
+at other settings keeps only the peer's runs when rerun. Beside the
 PSNR of the image each run returns, the **oracle**, the best PSNR of any iterate (needs the truth;
 it judges the stopping rule apart from the prior). For the tasks with an operator, each run also
 gives a column ``+BP``: the same output back-projected onto the measurements, x + A⁺(y − A x)
@@ -206,6 +208,7 @@ def main(argv=None):
     from image_priors.metrics import psnr
     from image_priors.operators import Compose, Mask, back_project
     from image_priors.priors import prior_for_image
+    from image_priors.stopping import estimate_sigma
 
     torch.set_num_threads(args.threads)
     S, dev = args.size, args.device
@@ -294,9 +297,15 @@ def main(argv=None):
                 net, crop = prior_for_image(prior, t.shape, fit_op, task, args.seed)
                 full = op if crop is None else Compose(op, crop)
                 fit_full = fit_op if crop is None else Compose(fit_op, crop)
+                sigma = None
+                if d["stop"] == "discrepancy":
+                    # as `image-priors denoise` does when not told the noise level
+                    sigma = estimate_sigma(y[0].numpy())
                 cfg = ImageFitConfig(
                     steps=args.steps or d["steps"],
                     stop=d["stop"],
+                    sigma=sigma,
+                    tau=d.get("tau", 1.0),
                     ema=d["ema"],
                     device=dev,
                     seed=args.seed,
@@ -355,17 +364,35 @@ def main(argv=None):
             "cmd": [cmd],
             "minutes": round(total / 60, 1),
             "steps": args.steps or TASK_DEFAULTS[task]["steps"],
+            "settings": _settings(TASK_DEFAULTS[task]),
             "priors": priors,
             "results": results[task],
             "weights": weights if task == "inpaint" else {},
         }
         old = data["tasks"].get(task)
-        if old and old["steps"] == rec["steps"]:
+        if old and (old["steps"], _settings_of(old, task)) != (rec["steps"], rec["settings"]):
+            # measured at other settings: only the peer's runs (which use none of ours but the budget) stay
+            peer = {m: v for m, v in old["results"].items() if m.split("+")[0] == PEER and PEER not in priors}
+            if peer and old["steps"] == rec["steps"]:
+                old = {
+                    "cmd": [c for c in _listed(old["cmd"]) if f"--priors {PEER}" in c],
+                    # its own time: the peer's runs (the baselines take seconds)
+                    "minutes": round(sum(v[2] for v in peer[PEER] if not isinstance(v, str)) / 60, 1),
+                    "steps": rec["steps"],
+                    "settings": rec["settings"],
+                    "priors": [PEER],
+                    "results": {m: v for m, v in old["results"].items() if m not in old["priors"] or m in peer},
+                    "weights": {},
+                }
+            else:
+                old = None
+        if old:
             # the priors of this run replace theirs and join the others; the baselines measured first stay
             rec = {
                 "cmd": [c for c in _listed(old["cmd"]) if c != cmd] + [cmd],
                 "minutes": round(old["minutes"] + rec["minutes"], 1),
                 "steps": rec["steps"],
+                "settings": rec["settings"],
                 "priors": list(dict.fromkeys(old["priors"] + priors)),
                 "results": {
                     **old["results"],
@@ -381,6 +408,27 @@ def main(argv=None):
     print(f"wrote {out} and {raw.name}")
 
 
+def default_method(task: str) -> str:
+    """The column of a task's table that the CLI's defaults return (prior, and ``+BP``, ``+BH`` or ``+auto``)."""
+    from image_priors.commands import TASK_DEFAULTS
+
+    d = TASK_DEFAULTS[task]
+    blend = d.get("blend")
+    return d["prior"] + ("+auto" if blend == "auto" else "+BH" if blend else "+BP" if d.get("back_project") else "")
+
+
+def _settings(d: dict) -> dict:
+    """The settings of a task's fits that a record is measured at (beside its step budget)."""
+    return {k: d[k] for k in ("stop", "tau", "ema") if k in d and (k != "tau" or d["stop"] == "discrepancy")}
+
+
+def _settings_of(rec: dict, task: str) -> dict:
+    # records before the settings were stored were measured at the variance rule with ema 0.99 (denoise)
+    # or the fixed budget without averaging (the others)
+    old = {"stop": "variance", "ema": 0.99} if task == "denoise" else {"stop": "fixed", "ema": 0.0}
+    return rec.get("settings", old)
+
+
 def _listed(cmd) -> list:
     """A record's commands as a list (records of one run hold a string)."""
     return cmd if isinstance(cmd, list) else [cmd]
@@ -390,7 +438,6 @@ def render(data: dict) -> str:
     """The Markdown tables of a record (`main` writes it as JSON beside them): per task, every method's
     PSNR per image with the oracle in brackets, the mean, the seconds, the rule's pick and the targets.
     The CLI's current default (`image_priors.commands.TASK_DEFAULTS`) is marked."""
-    from image_priors.commands import TASK_DEFAULTS
 
     names, S, dev = data["images"], data["size"], data["device"]
     lines = [
@@ -407,16 +454,15 @@ def render(data: dict) -> str:
     for task in [t for t in TASKS if t in data["tasks"]]:
         rec = data["tasks"][task]
         results, weights, priors = rec["results"], rec["weights"], rec["priors"]
-        d = TASK_DEFAULTS[task]
+        st = _settings_of(rec, task)
         methods = list(results)
-        budget = f"{rec['steps']} steps, stop {d['stop']}" + (f", ema {d['ema']}" if d["ema"] else "")
+        stop = st["stop"] + (f" (τ = {st['tau']}, σ estimated)" if "tau" in st else "")
+        budget = f"{rec['steps']} steps, stop {stop}" + (f", ema {st['ema']}" if st["ema"] else "")
         extra = [str(v) for m in methods for v in results[m] if isinstance(v, str)]
         lines += ["", f"## {task} ({budget})" + (f"; {', '.join(extra)}" if extra else ""), ""]
         made = " and ".join(f"`{c}`" for c in _listed(rec["cmd"]))
         lines += [f"Made by {made} ({rec['minutes']:.0f} min in all).", ""]
-        blend = d.get("blend")
-        suffix = "+auto" if blend == "auto" else "+BH" if blend else "+BP" if d.get("back_project") else ""
-        default = d["prior"] + suffix
+        default = default_method(task)
         head = [m + (" *default*" if m == default else "") for m in methods]
         lines += ["| image | " + " | ".join(head) + " |", "| --- " * (len(head) + 1) + "|"]
         vals = {m: [v for v in results[m] if not isinstance(v, str)] for m in methods}

@@ -14,7 +14,7 @@ import sys
 from dgp.cli import handler, run
 
 #: the fitting settings every task takes as flags (the other `ImageFitConfig` fields keep their defaults)
-FIT_FLAGS = ("steps", "lr", "ema", "stop", "rollback", "device", "seed")
+FIT_FLAGS = ("steps", "lr", "ema", "stop", "tau", "rollback", "device", "seed")
 
 
 def _task_flags(p, task: str) -> None:
@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sigma",
         type=float,
         default=None,
-        help="noise level on the 0-255 scale, if known (feeds --stop discrepancy)",
+        help="noise level on the 0-255 scale, if known (for --stop discrepancy, which otherwise estimates it from "
+        "the image)",
     )
     _task_flags(p, "denoise")
     p.set_defaults(func=handler(cmd + "cmd_denoise"))

@@ -14,11 +14,12 @@ from dgp.settings import SettingError
 # Defaults per task (prior, budget, stopping rule, output averaging). Denoising, inpainting, SR and CS:
 # the pick of the rule written in benchmarks/imageset.py over eight images of different character
 # (benchmarks/results/imageset_cpu_128.md, where its figures are; a test ties these to that record).
-# Denoising: no candidate comes within the rule's tolerance of BM3D on every image, and its fallback
-# (the smallest loss on the worst image) picks the Deep Decoder. `fit`: benchmarks/images.py and
-# fourier_scale.py. They override the `ImageFitConfig` defaults on the command line.
+# Denoising's stopping rule and its tau: the same rule over the stopping rules that watch the same fits
+# (benchmarks/denoise_stop.py, results/denoise_stop_cpu_128.md): the discrepancy principle on the noise
+# level estimated from the image (`cmd_denoise`). `fit`: benchmarks/images.py and fourier_scale.py.
+# They override the `ImageFitConfig` defaults on the command line.
 TASK_DEFAULTS = {
-    "denoise": dict(prior="dd", steps=2000, stop="variance", ema=0.99),
+    "denoise": dict(prior="dip", steps=2000, stop="discrepancy", tau=0.9, ema=0.99),
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0, back_project=True, blend="auto"),
     "sr": dict(prior="dd", steps=1500, stop="fixed", ema=0.0, back_project=True),
     "cs": dict(prior="dip", steps=1500, stop="fixed", ema=0.0, back_project=True),
@@ -73,6 +74,7 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
         lr=args.lr,
         stop=args.stop,
         sigma=sigma01,
+        tau=args.tau,
         rollback=args.rollback,
         device=device,
         seed=args.seed,
@@ -237,7 +239,9 @@ def _fit_learned(args, op, y, shape, truth, sigma01, device):
             args.generator,
         )
     gen = gen.to(device)
-    common = dict(stop=args.stop, sigma=sigma01, device=device, progress=not args.quiet, rollback=args.rollback)
+    common = dict(
+        stop=args.stop, sigma=sigma01, tau=args.tau, device=device, progress=not args.quiet, rollback=args.rollback
+    )
     lr = LCM_LR if args.prior == "lcm" else CSGM_LR
     first = ImageFitConfig(steps=args.steps, lr=lr, seed=args.seed, **common)
     bp = getattr(args, "back_project", "off") == "on"
@@ -320,15 +324,20 @@ def cmd_denoise(args):
     from image_priors.operators import Identity
 
     y = read_image(args.image, gray=_gray(args))
-    _run(
-        args,
-        "denoise",
-        Identity(),
-        y[None],
-        y.shape,
-        _truth(args, y.shape),
-        None if args.sigma is None else args.sigma / 255.0,
-    )
+    sigma01 = None if args.sigma is None else args.sigma / 255.0
+    if sigma01 is None and args.stop == "discrepancy":
+        from image_priors.stopping import estimate_sigma
+
+        sigma01 = estimate_sigma(y)
+        if not args.quiet:
+            print(
+                f"noise level estimated from the image: sigma {255 * sigma01:.1f} (0-255 scale); "
+                "give --sigma if you know it",
+                file=sys.stderr,
+            )
+        if sigma01 <= 0:
+            raise InputError("the image reads as noise-free; give --sigma, or choose another --stop", args.image)
+    _run(args, "denoise", Identity(), y[None], y.shape, _truth(args, y.shape), sigma01)
     return 0
 
 

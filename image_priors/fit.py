@@ -40,6 +40,9 @@ class ImageFitConfig:
     ema: float = setting(0.99, "exponential averaging of the outputs, 0 = off", in_range(0, 1, closed_high=False))
     stop: str = setting("fixed", "stopping rule", choices=RULES)
     sigma: float | None = setting(None, "noise level on the [0, 1] scale, for the discrepancy rule", cli=False)
+    tau: float = setting(
+        1.0, "the discrepancy rule stops once the mean squared residual is at most tau * sigma^2", positive
+    )
     holdout: float = setting(
         0.05, "fraction of measurements the holdout rule holds out", in_range(0, 1, False, False), cli=False
     )
@@ -127,6 +130,8 @@ def fit(
             if cfg.stop == "variance"
             else {"patience": cfg.patience}
             if cfg.stop == "holdout"
+            else {"tau": cfg.tau}
+            if cfg.stop == "discrepancy"
             else {}
         ),
     )

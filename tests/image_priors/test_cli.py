@@ -46,6 +46,24 @@ def test_cli_degrade_and_denoise(tmp_path, clean_png):
     assert (tmp_path / "out.png").exists() and (tmp_path / "curves.png").exists()
 
 
+def test_cli_denoise_estimates_sigma_for_discrepancy(tmp_path, clean_png):
+    """Without --sigma, the discrepancy rule stops on the noise level read off the image."""
+    import json
+    import re
+
+    assert _cli("degrade", clean_png, "--noise", "25", "-o", tmp_path / "noisy.png").returncode == 0
+    base = ["denoise", tmp_path / "noisy.png", "-o", tmp_path / "out.png", "--prior", "dd", "--k", "16", "--json"]
+    base += ["--stop", "discrepancy", "--steps", "40"]
+    proc = _cli(*base, "--tau", "50")  # a residual of 50 sigma^2 is met at the first step
+    assert proc.returncode == 0, proc.stderr
+    est = float(re.search(r"estimated from the image: sigma ([0-9.]+)", proc.stderr).group(1))
+    assert 20 < est < 28  # 25, a little less where the noisy image was clipped to [0, 1]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["steps_run"] == 1
+    proc = _cli(*base, "--sigma", "25", "-q")  # told the level: no estimate; a 16-channel decoder never fits below it
+    assert proc.returncode == 0 and "estimated" not in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["steps_run"] == 40
+
+
 def test_cli_inpaint_sr_cs(tmp_path, clean_png):
     assert (
         _cli(
@@ -134,7 +152,7 @@ def test_cli_fourier_scale_from_the_measurements(tmp_path, clean_png):
         (["inpaint", "{clean}", "--mask", "{tmp}/small.png", "-o", "{tmp}/o.png"], "mask is"),
         (["degrade", "{clean}", "--factor", "3", "-o", "{tmp}/o.png"], "invalid choice"),
         (["sr", "{clean}", "--factor", "4", "--truth", "{clean}", "-o", "{tmp}/o.png"], "ground truth"),
-        (["denoise", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
+        (["sr", "{clean}", "--stop", "discrepancy", "-o", "{tmp}/o.png"], "--sigma"),
         (["inpaint", "{clean}", "--drop", "0.5", "--blend", "1.5", "-o", "{tmp}/o.png"], "--blend must be in"),
     ],
 )
@@ -159,8 +177,12 @@ def test_cli_defaults_are_the_benchmark_choices():
 
     p = build_parser()
     d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
-    assert (d.prior, d.stop, d.ema) == ("dd", "variance", 0.99)
-    text = (Path(__file__).resolve().parents[2] / "benchmarks/results/imageset_cpu_128.md").read_text()
+    assert (d.prior, d.stop, d.tau, d.ema) == ("dip", "discrepancy", 0.9, 0.99)
+    results = Path(__file__).resolve().parents[2] / "benchmarks/results"
+    # the denoising rule and its tau: the pick over the stopping rules watching the same fits
+    stop_pick = re.search(r"Rule \(imageset[^*]*\*\*([^*]+)\*\*", (results / "denoise_stop_cpu_128.md").read_text())
+    assert stop_pick.group(1) == f"{d.prior} disc {d.tau}"
+    text = (results / "imageset_cpu_128.md").read_text()
     flags = {"inpaint": ["h.png", "--drop", "0.5"], "sr": ["l.png"], "cs": ["c.png"], "denoise": ["n.png"]}
     checked = 0
     for section in text.split("\n## ")[1:]:

@@ -43,3 +43,17 @@ def test_make_rule_errors():
         make_rule("discrepancy")
     with pytest.raises(ValueError):
         make_rule("magic")
+
+
+@pytest.mark.parametrize("sigma", [0.03, 0.1])
+def test_estimate_sigma_reads_known_noise(sigma):
+    from image_priors.stopping import estimate_sigma
+
+    # a smooth colour image with edges: the estimate is of the noise, not of the image
+    u, v = np.meshgrid(np.linspace(0, 1, 96), np.linspace(0, 1, 96))
+    clean = np.stack([0.5 + 0.3 * np.sin(3 * u), 0.4 + 0.3 * v, 0.2 + 0.5 * (u + v > 1)])
+    noisy = clean + np.random.default_rng(1).normal(0, sigma, clean.shape)
+    assert abs(estimate_sigma(noisy) / sigma - 1) < 0.1
+    assert estimate_sigma(clean) < 0.2 * sigma  # a noise-free image reads (nearly) no noise
+    with pytest.raises(ValueError, match="C, H, W"):
+        estimate_sigma(noisy[0])

@@ -1,0 +1,219 @@
+"""Stopping rules for denoising, judged across the image set: when does a fit stop fitting the image
+and start fitting the noise?
+
+    .venv/bin/python benchmarks/denoise_stop.py                    # 128x128, dd and dip (about 1 h on 2 cores)
+    .venv/bin/python benchmarks/denoise_stop.py --priors dd --images brick,astronaut
+    .venv/bin/python benchmarks/denoise_stop.py --render benchmarks/results/denoise_stop_cpu_128.json
+
+The windowed-variance rule (the denoising default until this benchmark) never stops on the textured
+images of `benchmarks/imageset.py` (their iterate variance keeps falling), and the last iterate has
+fitted the noise. Its alternative here is Morozov's discrepancy principle with the noise level
+estimated from the noisy image (`image_priors.stopping.estimate_sigma`, the wavelet estimate; the fit
+is told nothing): stop at the first step whose residual ‖x − y‖²/n is at most τ·σ̂². Each prior runs
+once per image with every rule watching the same fit (`Watch`): the variance rule and the discrepancy
+rule for each τ of ``TAUS``, alone and as "whichever stops first" (``var/disc τ``); the fit runs until
+every discrepancy rule has stopped (or the budget ends), so each rule's pick is read off the same
+trace: the PSNR of the averaged output at the step it chose. BM3D (told the true sigma) is the
+reference, as in imageset.py; the oracle is the best averaged iterate within the run.
+
+The rule that picks the stopping rule (and τ): imageset.py's `choose` over every (prior, rule):
+the best mean PSNR among those never more than its tolerance below BM3D on any image, else the
+largest worst margin. Writes ``benchmarks/results/denoise_stop_<device>_<size>.md`` and the raw traces
+beside it (``.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.imageset import IMAGE_SET, TOLERANCE, choose, chw, hwc, load, problem  # noqa: E402
+
+TAUS = (0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
+
+
+class Watch:
+    """A stopping rule made of several that watch the same fit: every rule sees every step; the fit stops
+    once each rule in ``until`` has stopped. ``stops[name]`` and ``chosen[name]``: the step each rule
+    stopped at and chose (None while it has not stopped)."""
+
+    name = "watch"
+
+    def __init__(self, rules: dict, until: list):
+        self.rules, self.until = rules, until
+        self.stops = {k: None for k in rules}
+        self.chosen = None
+
+    def update(self, step, output, loss, heldout=None):
+        for k, r in self.rules.items():
+            if self.stops[k] is None and r.update(step, output, loss, heldout):
+                self.stops[k] = step
+        return all(self.stops[k] is not None for k in self.until)
+
+
+def picks(run: dict, budget: int) -> dict:
+    """{rule: PSNR of the averaged output at the step it chose} from one run's record; ``budget``: the
+    steps the fit was allowed (a rule that never stops returns its choice at the end of the budget)."""
+    trace = run["psnr_avg"]
+    last = len(trace) - 1
+    out = {}
+    var_stop, var_pick = run["stops"]["variance"], run["chosen"]["variance"]
+    # None: the run ended (every discrepancy rule had stopped) before the variance rule decided
+    done = var_stop is not None or len(trace) == budget
+    out["variance"] = trace[var_pick] if done and var_pick is not None else None
+    out["fixed"] = trace[-1] if len(trace) == budget else None
+    for tau in TAUS:
+        k = f"disc {tau}"
+        d = run["stops"][k]
+        out[k] = trace[d if d is not None else last]
+        # the output of that step itself, not the running average (which lags early stops)
+        out[f"disc {tau} raw"] = run["psnr"][d if d is not None else last]
+        first_var = var_stop is not None and (d is None or var_stop < d)
+        out[f"var/disc {tau}"] = trace[var_pick] if first_var else trace[d if d is not None else last]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=None, help="the budget (default: the CLI's for denoising)")
+    ap.add_argument("--priors", default="dd,dip")
+    ap.add_argument("--images", default=",".join(IMAGE_SET))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
+    args = ap.parse_args(argv)
+    if args.render:
+        from benchmarks._util import rerender
+
+        rerender(args.render, render)
+        return
+
+    import bm3d
+    import torch
+
+    from dgp.util import write_text
+    from image_priors.commands import TASK_DEFAULTS
+    from image_priors.fit import ImageFitConfig, fit
+    from image_priors.metrics import psnr
+    from image_priors.priors import prior_for_image
+    from image_priors.stopping import Discrepancy, VarianceWindow, estimate_sigma
+
+    torch.set_num_threads(args.threads)
+    d = TASK_DEFAULTS["denoise"]
+    steps = args.steps or d["steps"]
+    names = [n for n in args.images.split(",") if n]
+    priors = [p for p in args.priors.split(",") if p]
+    print(f"seed {args.seed}, size {args.size}, device {args.device}, {args.threads} threads", flush=True)
+    t_start = time.time()
+    data = {"size": args.size, "device": args.device, "steps": steps, "ema": d["ema"], "images": names}
+    data["bm3d"], data["sigma_est"], data["runs"] = [], [], {p: [] for p in priors}
+    probs = {}
+    for n in names:
+        t, op, y = problem("denoise", load(n, args.size), args.seed)
+        probs[n] = (t, op, y)
+        yn = hwc(y[0].numpy()).astype(np.float64)
+        est = bm3d.bm3d_rgb(yn, 25 / 255) if yn.shape[-1] == 3 else bm3d.bm3d(yn[..., 0], 25 / 255)
+        data["bm3d"].append(psnr(t, chw(np.clip(est, 0, 1))))
+        data["sigma_est"].append(estimate_sigma(y[0].numpy()))
+    cfg0 = ImageFitConfig()
+    out = Path(args.out or ROOT / "benchmarks" / "results" / f"denoise_stop_{args.device.split(':')[0]}_{args.size}.md")
+    data["cmd"] = (
+        f"python benchmarks/denoise_stop.py --size {args.size} --device {args.device} --threads {args.threads}"
+        f" --seed {args.seed} --priors {args.priors}" + (f" --steps {args.steps}" if args.steps else "")
+    )
+
+    def save():
+        data["minutes"] = round((time.time() - t_start) / 60, 1)
+        write_text(out.with_suffix(".json"), json.dumps(data) + "\n")
+        write_text(out, render(data))
+
+    for prior in priors:
+        for n, (t, op, y) in probs.items():
+            sig = data["sigma_est"][names.index(n)]
+            rules = {"variance": VarianceWindow(cfg0.window, cfg0.patience)}
+            rules.update({f"disc {tau}": Discrepancy(sig, tau) for tau in TAUS})
+            watch = Watch(rules, [k for k in rules if k != "variance"])
+            net, _ = prior_for_image(prior, t.shape, op, "denoise", args.seed)
+            cfg = ImageFitConfig(
+                steps=steps, stop="fixed", ema=d["ema"], device=args.device, seed=args.seed, progress=False
+            )
+            t0 = time.time()
+            res = fit(net, op, y, cfg, truth=t, rule=watch)
+            run = {
+                "image": n,
+                "seconds": time.time() - t0,
+                "steps_run": res.stopped_at + 1,
+                "stops": watch.stops,
+                "chosen": {k: r.chosen for k, r in rules.items()},
+                "loss": [round(v, 7) for v in res.history["loss"]],
+                "psnr_avg": [round(v, 3) for v in res.history["psnr_avg"]],
+                "psnr": [round(v, 3) for v in res.history["psnr"]],
+            }
+            data["runs"][prior].append(run)
+            print(prior, n, f"{run['seconds']:.0f} s", run["steps_run"], "steps", picks(run, steps), flush=True)
+            save()  # after every run, so a stopped benchmark keeps what it measured
+    print(render(data))
+
+
+def render(data: dict) -> str:
+    names, bm = data["images"], data["bm3d"]
+    lines = [
+        f"# Stopping rules for denoising, {len(names)} images, {data['size']}x{data['size']}, {data['device']}",
+        "",
+        f"Made by `{data['cmd']}` ({data['minutes']} min). Gaussian noise sigma = 25, budget {data['steps']} steps, "
+        f"ema {data['ema']}. PSNR (dB) of the averaged output at the step each rule chose; `disc τ`: the "
+        "discrepancy principle at τ·σ̂² with σ̂ estimated from the noisy image; `disc τ raw`: the output of "
+        "that step, not the average; "
+        "`fixed`: the last step of the budget (blank where the run ended sooner); `var/disc τ`: whichever of "
+        "the variance rule and `disc τ` stops first; `variance`: blank where the run ended before it decided. "
+        "Oracle: the best averaged iterate of the run. Raw traces: the .json file of the same name.",
+        "",
+        "| | " + " | ".join(names) + " | mean |",
+        "| --- " * (len(names) + 2) + "|",
+        "| σ̂ (true 0.098) | " + " | ".join(f"{v:.4f}" for v in data["sigma_est"]) + " | |",
+        "| BM3D | " + " | ".join(f"{v:.2f}" for v in bm) + f" | **{np.mean(bm):.2f}** |",
+    ]
+    cands = {}
+    for prior, runs in data["runs"].items():
+        if not runs:
+            continue
+        per = [picks(r, data["steps"]) for r in runs]
+        head = [r["image"] for r in runs]
+        lines += ["", f"## {prior}", "", "| rule | " + " | ".join(head) + " | mean | worst − BM3D |"]
+        lines += ["| --- " * (len(head) + 3) + "|"]
+        for k in per[0]:
+            vals = [p[k] for p in per]
+            ok = all(v is not None for v in vals) and len(vals) == len(bm)
+            tail = f" **{np.mean(vals):.2f}** | {min(np.subtract(vals, bm)):+.2f} |" if ok else " | |"
+            lines += [f"| {k} | " + " | ".join("" if v is None else f"{v:.2f}" for v in vals) + " |" + tail]
+            if ok:
+                cands[f"{prior} {k}"] = vals
+        oracle = [max(r["psnr_avg"]) for r in runs]
+        lines += ["| oracle | " + " | ".join(f"{v:.2f}" for v in oracle) + f" | **{np.mean(oracle):.2f}** | |"]
+        lines += ["| steps run | " + " | ".join(str(r["steps_run"]) for r in runs) + " | | |"]
+        lines += ["| seconds | " + " | ".join(f"{r['seconds']:.0f}" for r in runs) + " | | |"]
+    if cands:
+        best, ok = choose(cands, bm)
+        worst = min(np.asarray(cands[best]) - np.asarray(bm))
+        lines += [
+            "",
+            f"Rule (imageset.py's: best mean, never more than {TOLERANCE} dB below BM3D on an image): **{best}**"
+            + ("" if ok else " — no candidate qualifies; it has the smallest worst loss")
+            + f" (mean {np.mean(cands[best]):.2f} dB, worst margin {worst:+.2f} dB).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
