@@ -10,11 +10,11 @@ images of `benchmarks/imageset.py` (their iterate variance keeps falling), and t
 fitted the noise. Its alternative here is Morozov's discrepancy principle with the noise level
 estimated from the noisy image (`image_priors.stopping.estimate_sigma`, the wavelet estimate; the fit
 is told nothing): stop at the first step whose residual ‖x − y‖²/n is at most τ·σ̂². Each prior runs
-once per image with every rule watching the same fit (`Watch`): the variance rule and the discrepancy
-rule for each τ of ``TAUS``, alone and as "whichever stops first" (``var/disc τ``); the fit runs until
-every discrepancy rule has stopped (or the budget ends), so each rule's pick is read off the same
-trace: the PSNR of the averaged output at the step it chose. BM3D (told the true sigma) is the
-reference, as in imageset.py; the oracle is the best averaged iterate within the run.
+once per image with every rule watching the same fit (`Watch`): the variance rule and the
+discrepancy rule for each τ of ``--taus`` (default ``TAUS``), alone and as "whichever stops first"
+(``var/disc τ``); the fit runs until every discrepancy rule has stopped (or the budget ends), so
+each rule's pick is read off the same trace: the PSNR of the averaged output at the step it chose.
+BM3D (told the true sigma) is the reference, as in imageset.py; the oracle is the best averaged iterate within the run.
 
 The rule that picks the stopping rule (and τ): imageset.py's `choose` over every (prior, rule):
 the best mean PSNR among those never more than its tolerance below BM3D on any image, else the
@@ -59,7 +59,7 @@ class Watch:
         return all(self.stops[k] is not None for k in self.until)
 
 
-def picks(run: dict, budget: int) -> dict:
+def picks(run: dict, budget: int, taus=TAUS) -> dict:
     """{rule: PSNR of the averaged output at the step it chose} from one run's record; ``budget``: the
     steps the fit was allowed (a rule that never stops returns its choice at the end of the budget)."""
     trace = run["psnr_avg"]
@@ -70,7 +70,7 @@ def picks(run: dict, budget: int) -> dict:
     done = var_stop is not None or len(trace) == budget
     out["variance"] = trace[var_pick] if done and var_pick is not None else None
     out["fixed"] = trace[-1] if len(trace) == budget else None
-    for tau in TAUS:
+    for tau in taus:
         k = f"disc {tau}"
         d = run["stops"][k]
         out[k] = trace[d if d is not None else last]
@@ -89,6 +89,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=None, help="the budget (default: the CLI's for denoising)")
     ap.add_argument("--priors", default="dd,dip")
+    ap.add_argument("--taus", default=",".join(map(str, TAUS)), help="the discrepancy rule's factors to watch")
     ap.add_argument("--images", default=",".join(IMAGE_SET))
     ap.add_argument("--out", default=None)
     ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
@@ -113,10 +114,11 @@ def main(argv=None):
     d = TASK_DEFAULTS["denoise"]
     steps = args.steps or d["steps"]
     names = [n for n in args.images.split(",") if n]
+    taus = [float(t) for t in args.taus.split(",") if t]
     priors = [p for p in args.priors.split(",") if p]
     print(f"seed {args.seed}, size {args.size}, device {args.device}, {args.threads} threads", flush=True)
     t_start = time.time()
-    data = {"size": args.size, "device": args.device, "steps": steps, "ema": d["ema"], "images": names}
+    data = {"size": args.size, "device": args.device, "steps": steps, "ema": d["ema"], "images": names, "taus": taus}
     data["bm3d"], data["sigma_est"], data["runs"] = [], [], {p: [] for p in priors}
     probs = {}
     for n in names:
@@ -130,7 +132,10 @@ def main(argv=None):
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"denoise_stop_{args.device.split(':')[0]}_{args.size}.md")
     data["cmd"] = (
         f"python benchmarks/denoise_stop.py --size {args.size} --device {args.device} --threads {args.threads}"
-        f" --seed {args.seed} --priors {args.priors}" + (f" --steps {args.steps}" if args.steps else "")
+        f" --seed {args.seed} --priors {args.priors}"
+        + (f" --steps {args.steps}" if args.steps else "")
+        + (f" --taus {args.taus}" if taus != list(TAUS) else "")
+        + (f" --images {args.images}" if names != list(IMAGE_SET) else "")
     )
 
     def save():
@@ -142,7 +147,7 @@ def main(argv=None):
         for n, (t, op, y) in probs.items():
             sig = data["sigma_est"][names.index(n)]
             rules = {"variance": VarianceWindow(cfg0.window, cfg0.patience)}
-            rules.update({f"disc {tau}": Discrepancy(sig, tau) for tau in TAUS})
+            rules.update({f"disc {tau}": Discrepancy(sig, tau) for tau in taus})
             watch = Watch(rules, [k for k in rules if k != "variance"])
             net, _ = prior_for_image(prior, t.shape, op, "denoise", args.seed)
             cfg = ImageFitConfig(
@@ -161,7 +166,7 @@ def main(argv=None):
                 "psnr": [round(v, 3) for v in res.history["psnr"]],
             }
             data["runs"][prior].append(run)
-            print(prior, n, f"{run['seconds']:.0f} s", run["steps_run"], "steps", picks(run, steps), flush=True)
+            print(prior, n, f"{run['seconds']:.0f} s", run["steps_run"], "steps", picks(run, steps, taus), flush=True)
             save()  # after every run, so a stopped benchmark keeps what it measured
     print(render(data))
 
@@ -188,7 +193,7 @@ def render(data: dict) -> str:
     for prior, runs in data["runs"].items():
         if not runs:
             continue
-        per = [picks(r, data["steps"]) for r in runs]
+        per = [picks(r, data["steps"], data.get("taus", TAUS)) for r in runs]
         head = [r["image"] for r in runs]
         lines += ["", f"## {prior}", "", "| rule | " + " | ".join(head) + " | mean | worst − BM3D |"]
         lines += ["| --- " * (len(head) + 3) + "|"]
