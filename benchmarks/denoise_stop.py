@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.imageset import IMAGE_SET, TOLERANCE, choose, chw, hwc, load, problem  # noqa: E402
+from benchmarks.imageset import IMAGE_SET, TOLERANCE, bm3d_denoise, choose, load, problem  # noqa: E402
 
 TAUS = (0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
 
@@ -71,13 +71,13 @@ def picks(run: dict, budget: int, taus=TAUS) -> dict:
     out["variance"] = trace[var_pick] if done and var_pick is not None else None
     out["fixed"] = trace[-1] if len(trace) == budget else None
     for tau in taus:
-        k = f"disc {tau}"
-        d = run["stops"][k]
-        out[k] = trace[d if d is not None else last]
+        d = run["stops"][f"disc {tau}"]
+        at = last if d is None else d  # a rule that never stopped chose the last step run
+        out[f"disc {tau}"] = trace[at]
         # the output of that step itself, not the running average (which lags early stops)
-        out[f"disc {tau} raw"] = run["psnr"][d if d is not None else last]
+        out[f"disc {tau} raw"] = run["psnr"][at]
         first_var = var_stop is not None and (d is None or var_stop < d)
-        out[f"var/disc {tau}"] = trace[var_pick] if first_var else trace[d if d is not None else last]
+        out[f"var/disc {tau}"] = trace[var_pick] if first_var else trace[at]
     return out
 
 
@@ -100,7 +100,6 @@ def main(argv=None):
         rerender(args.render, render)
         return
 
-    import bm3d
     import torch
 
     from dgp.util import write_text
@@ -124,9 +123,7 @@ def main(argv=None):
     for n in names:
         t, op, y = problem("denoise", load(n, args.size), args.seed)
         probs[n] = (t, op, y)
-        yn = hwc(y[0].numpy()).astype(np.float64)
-        est = bm3d.bm3d_rgb(yn, 25 / 255) if yn.shape[-1] == 3 else bm3d.bm3d(yn[..., 0], 25 / 255)
-        data["bm3d"].append(psnr(t, chw(np.clip(est, 0, 1))))
+        data["bm3d"].append(psnr(t, bm3d_denoise(y[0].numpy())))
         data["sigma_est"].append(estimate_sigma(y[0].numpy()))
     cfg0 = ImageFitConfig()
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"denoise_stop_{args.device.split(':')[0]}_{args.size}.md")
