@@ -179,7 +179,9 @@ def add_arguments(parser, cls, names=None, defaults: bool = True, values: dict |
         target = groups.get(group, parser)
         default = values.get(f.name, f.default)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        kw = {"default": default if defaults else None, "help": f"{meta['help']} ({shown})"}
+        # argparse expands %-formats in help: a literal "%" of the text (or of the default) must be doubled
+        text = f"{meta['help']} ({shown})".replace("%", "%%")
+        kw = {"default": default if defaults else None, "help": text}
         if isinstance(f.default, bool):
             target.add_argument(flag_name(f.name), action="store_true" if not f.default else "store_false", **kw)
             continue
