@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from dgp.util import write_text  # noqa: E402
 
-# the defaults, then each of their choices undone one at a time (and the faster exact matcher)
+# the defaults, then each of their choices undone one at a time (and the other exact matcher)
 STANDARD = [
     "{}",
     '{"normal_weight": 0}',
@@ -31,7 +31,7 @@ STANDARD = [
     '{"trim": 3.0}',
     '{"pockets": 0}',
     '{"block": 0}',
-    '{"matching": "lsa"}',
+    '{"matching": "emd"}',
 ]
 
 

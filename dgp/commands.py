@@ -73,6 +73,9 @@ def _print_profile(rec) -> None:
     print("stage          seconds   peak memory (MB, this process)")
     for name, seconds in rec.stages.items():
         print(f"  {name:<12}{seconds:>9.2f}   {rec.peaks.get(name, float('nan')):>8.0f}")
+        if name == "local" and rec.matching_seconds > 0:
+            # summed over chunks: on a cluster, over workers that ran side by side
+            print(f"    matching{rec.matching_seconds:>11.2f}   (of local; --matching {rec.config.matching})")
 
 
 def _write_outputs(rec, args, out) -> None:

@@ -40,6 +40,7 @@ way are kept.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -83,10 +84,10 @@ class ChartFitConfig:
     )
     match_every: int = setting(50, "recompute the OT matching every k steps", at_least(1), group="fitting")
     matching: str = setting(
-        "emd",
-        "OT solver: emd (exact, POT's ot.emd), lsa (the same exact matching by scipy's linear_sum_assignment, "
-        "faster), sinkhorn (entropic, sinkhorn_reg), auction (near-exact, every patch at once on the fit's device: "
-        "for GPUs)",
+        "lsa",
+        "OT solver: lsa (exact, scipy's linear_sum_assignment), emd (the same exact matching by POT's ot.emd, "
+        "slower), sinkhorn (entropic, sinkhorn_reg), auction (near-exact, every patch at once on the fit's device: "
+        "for GPUs); the default is benchmarks/matching.py's rule",
         choices=MATCHING_METHODS,
         group="fitting",
     )
@@ -294,7 +295,9 @@ def fit_local(
 
     Returns
     -------
-    ChartState of the B patches.
+    ChartState of the B patches; its history holds the per-step ``local_loss`` and
+    ``matching_seconds``, the wall time of the chunk's matchings (the network's forward pass that
+    feeds them included).
     """
     dev = resolve_device(cfg.device)
     B, K, _ = local.shape
@@ -307,7 +310,9 @@ def fit_local(
     denom = m.sum(1).clamp(min=1)
     use_normals = cfg.normal_weight > 0 and normals is not None
     nrm_t = torch.as_tensor(normals, dtype=torch.float32, device=dev) if use_normals else None
+    clock = time.perf_counter()
     idx = _tangent_matching(uv, local, counts, cfg.matching if cfg.matching in EXACT_METHODS else "emd")
+    matching_seconds = time.perf_counter() - clock
     targets = _gather(local_t, torch.as_tensor(idx, device=dev))
     tnrm = _gather(nrm_t, torch.as_tensor(idx, device=dev)) if use_normals else None
     gen = torch.Generator().manual_seed(int(seed))
@@ -319,6 +324,7 @@ def fit_local(
     history = []
     for step in range(cfg.local_steps):
         if step > 0 and step % cfg.match_every == 0:
+            clock = time.perf_counter()
             with torch.no_grad():
                 pred = net(uv_t)
             if cfg.matching == "auction":  # matches on the device; the others on the CPU
@@ -334,6 +340,7 @@ def fit_local(
                 exact = found.index is not None
                 rows = torch.as_tensor(idx, device=dev) if exact else _nearest_rows(targets, local_t, m)
                 tnrm = _gather(nrm_t, rows)
+            matching_seconds += time.perf_counter() - clock
         cols = _tilt_columns(K, cfg.normal_fraction, gen, dev) if use_normals else None
 
         def losses(part, sl):
@@ -374,7 +381,7 @@ def fit_local(
         frozen,
         frozen_idx,
         stopped_at,
-        {"local_loss": history},
+        {"local_loss": history, "matching_seconds": [matching_seconds]},
     )
 
 

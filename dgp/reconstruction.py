@@ -227,6 +227,7 @@ class Reconstruction:
         consistency; not saved)
     peaks : the process's peak memory in MB at the end of each stage (`dgp.util.peak_memory_mb`)
     tasks : one row per chunk fit: phase, chunk, seconds, bytes of its arrays in and out (`dgp.cluster`; not saved)
+    matching_seconds : the local phase's seconds in the OT matching, summed over its chunks (not saved)
     """
 
     config: ReconstructionConfig
@@ -242,6 +243,7 @@ class Reconstruction:
     stages: dict = field(default_factory=dict, compare=False)
     peaks: dict = field(default_factory=dict, compare=False)
     tasks: list = field(default_factory=list, compare=False)
+    matching_seconds: float = field(default=0.0, compare=False)
     _dense_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ outputs
@@ -626,6 +628,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     # leaves the rest marked unfitted)
     charts = ChartState.blank(P, K, cfg.widths, cfg.seed)
     fitted, interrupted = np.zeros(P, dtype=bool), False
+    matching_seconds = 0.0  # of the local phase, summed over its chunks (over workers on a cluster)
 
     def inputs(ci):
         # a chunk's arrays: made when its job is, so that one process holds one chunk's copy at a
@@ -650,6 +653,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             idx = chunks[ci][0]
             charts.assign(idx, st)
             fitted[idx] = True
+            matching_seconds += sum(st.history.get("matching_seconds", []))
         done("local")
         for _ in range(cfg.consistency_rounds if cfg.consistency_steps > 0 else 0):
             # targets from all charts as they stand (summed here, in patch order, whoever fitted
@@ -669,4 +673,5 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
         runner.close()
     rec = Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
     rec.stages, rec.peaks, rec.tasks = stages, peaks, runner.tasks
+    rec.matching_seconds = matching_seconds
     return rec

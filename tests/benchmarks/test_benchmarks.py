@@ -93,6 +93,30 @@ def test_matching_benchmark_finds_the_optimum_with_every_solver(tmp_path):
         assert np.array_equal(got, want.index)
 
 
+def test_matching_rule_takes_the_fastest_solver_that_keeps_emds_charts():
+    import numpy as np
+
+    from benchmarks.matching import choose
+
+    a, b = np.zeros((4, 3)), np.ones((4, 3))
+    fits = [("x", "emd", 10.0, 3.0, 0.1, a), ("x", "lsa", 9.0, 1.0, 0.1, a)]
+    fits += [("y", "emd", 10.0, 2.0, 0.1, b), ("y", "lsa", 9.0, 2.5, 0.1, b)]
+    assert choose(fits) == ("lsa", {"emd": 5.0, "lsa": 3.5})  # the sum over the inputs decides
+    fits[3] = ("y", "lsa", 9.0, 2.5, 0.1, a)  # other charts on one input: not the same matching
+    assert choose(fits)[0] == "emd"
+
+
+def test_the_matching_default_is_the_benchmarks_rule():
+    import re
+
+    from dgp.fit import ChartFitConfig
+
+    text = (Path(__file__).resolve().parents[2] / "benchmarks/results/matching_cpu.md").read_text()
+    (pick,) = re.findall(r"^Rule \(.*?\): \*\*(\w+)\*\*", text, flags=re.M)
+    assert pick == ChartFitConfig.matching
+    assert text.count("| yes |") >= 3  # the fits it judged: the same charts with every solver
+
+
 def test_imageset_benchmark_tables_baselines_and_back_projection(tmp_path):
     from benchmarks import imageset
 

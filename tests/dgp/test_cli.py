@@ -66,13 +66,18 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
     )
     assert proc.returncode == 0, proc.stderr
     assert "seed 3" in proc.stdout
-    profile = proc.stdout[proc.stdout.index("stage ") :].splitlines()[1:]
+    lines = proc.stdout[proc.stdout.index("stage ") :].splitlines()[1:]
+    profile = [line for line in lines if not line.startswith("    ")]
     assert [line.split()[0] for line in profile] == ["noise", "radius", "patches", "local", "consistency"] + [
         "dense",
         "mesh",
         "write",
     ]
     assert all(float(line.split()[1]) >= 0 and float(line.split()[2]) > 10 for line in profile)  # seconds, MB
+    # the local phase's matching time, a part of it
+    (matching,) = [line.split() for line in lines if line.startswith("    matching")]
+    local = float(profile[3].split()[1])
+    assert 0 < float(matching[1]) <= local and "--matching" in matching
     assert len(read_mesh(out).faces) > 100 and len(read_points(tmp_path / "d.xyz")) > 100
     assert len(read_mesh(tmp_path / "c.ply").faces) > 100
     proc = _cli("export", tmp_path / "s.pt", "-o", tmp_path / "again.obj", "--density", "6")
