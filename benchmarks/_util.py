@@ -63,16 +63,20 @@ def rerender(raw, render) -> None:
     print(f"wrote {raw.with_suffix('.md')}")
 
 
-def sample_truth(root, n: int = 200_000):
-    """The sample's ground truth as the fit benchmarks score against it: ``n`` area samples of
-    ``data/bunny_gt.ply`` under ``root`` (seed 0), ``(n, 3)``, and its bounding-box diagonal."""
-    from pathlib import Path
-
+def surface_truth(mesh, n: int = 200_000):
+    """A ground-truth mesh as the fit benchmarks score against it: ``n`` area samples of ``mesh``
+    (seed 0), ``(n, 3)``, and its bounding-box diagonal."""
     import numpy as np
     import trimesh
 
+    pts, _ = trimesh.sample.sample_surface(mesh, n, seed=0)
+    return np.asarray(pts), float(np.linalg.norm(mesh.bounds[1] - mesh.bounds[0]))
+
+
+def sample_truth(root, n: int = 200_000):
+    """`surface_truth` of the sample's ground truth, ``data/bunny_gt.ply`` under ``root``."""
+    from pathlib import Path
+
     from dgp.io import read_mesh
 
-    gt = read_mesh(Path(root) / "data" / "bunny_gt.ply")
-    pts, _ = trimesh.sample.sample_surface(gt, n, seed=0)
-    return np.asarray(pts), float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
+    return surface_truth(read_mesh(Path(root) / "data" / "bunny_gt.ply"), n)
