@@ -51,6 +51,19 @@ def timed(fn, *args, **kw):
     return res, time.time() - t
 
 
+def add_image_run_arguments(ap) -> None:
+    """The flags every image-set benchmark takes: image side, device, CPU threads, seed."""
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+
+
+def add_render_argument(ap) -> None:
+    """``--render FILE.json``, which `rerender` serves."""
+    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the Markdown of a record, measuring nothing")
+
+
 def rerender(raw, render) -> None:
     """``--render FILE.json``: rewrite the Markdown beside a record from it with ``render(record)``,
     measuring nothing."""

@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._util import add_image_run_arguments, add_render_argument, rerender  # noqa: E402
 from benchmarks.imageset import IMAGE_SET, TOLERANCE, bm3d_denoise, choose, load, problem  # noqa: E402
 
 TAUS = (0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
@@ -83,20 +84,15 @@ def picks(run: dict, budget: int, taus=TAUS) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
+    add_image_run_arguments(ap)
     ap.add_argument("--steps", type=int, default=None, help="the budget (default: the CLI's for denoising)")
     ap.add_argument("--priors", default="dd,dip")
     ap.add_argument("--taus", default=",".join(map(str, TAUS)), help="the discrepancy rule's factors to watch")
     ap.add_argument("--images", default=",".join(IMAGE_SET))
     ap.add_argument("--out", default=None)
-    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
+    add_render_argument(ap)
     args = ap.parse_args(argv)
     if args.render:
-        from benchmarks._util import rerender
-
         rerender(args.render, render)
         return
 

@@ -25,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._util import add_image_run_arguments  # noqa: E402
+
 
 def crop(img: np.ndarray, size: int) -> np.ndarray:
     """Centre square crop resized to ``size``; returns (C, H, W) float32 in [0, 1]."""
@@ -77,10 +79,7 @@ class _HeldInput:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
+    add_image_run_arguments(ap)
     ap.add_argument("--steps-dip", type=int, default=1500)
     ap.add_argument("--steps-dd", type=int, default=1500)
     ap.add_argument("--steps-mlp", type=int, default=1500)

@@ -54,6 +54,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._util import add_image_run_arguments, add_render_argument, rerender  # noqa: E402
+
 # name -> character, in table order
 IMAGE_SET = {
     "astronaut": "colour; smooth, edges",
@@ -189,21 +191,16 @@ def choose(psnrs: dict, baseline: dict, tolerance: float = TOLERANCE):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
+    add_image_run_arguments(ap)
     ap.add_argument("--steps", type=int, default=None, help="override every task's step budget")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--priors", default="dip,dd,mlp", help="candidates run on every task")
     ap.add_argument("--images", default=",".join(IMAGE_SET))
     ap.add_argument("--quick", action="store_true", help="64x64 and 150 steps: a smoke run")
     ap.add_argument("--out", default=None)
-    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the tables of a record, measuring nothing")
+    add_render_argument(ap)
     args = ap.parse_args(argv)
     if args.render:
-        from benchmarks._util import rerender
-
         rerender(args.render, render)
         return
     if args.quick:

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import rerender  # noqa: E402
+from benchmarks._util import add_render_argument, rerender  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
 #: (mesh stem, points, noise as a fraction of the diagonal)
@@ -141,7 +141,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--render", metavar="FILE.json", help="only rewrite the table of a record, measuring nothing")
+    add_render_argument(ap)
     args = ap.parse_args(argv)
     if args.render:
         rerender(args.render, render)

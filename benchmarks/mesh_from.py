@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._util import reconstruct_measured, rerender, run_measured, scratch  # noqa: E402
+from benchmarks._util import add_render_argument, reconstruct_measured, rerender, run_measured, scratch  # noqa: E402
 from benchmarks.normal_weight import add_run_arguments, make_input, noise_to_spacing  # noqa: E402
 from dgp.util import write_text  # noqa: E402
 
@@ -108,7 +108,7 @@ def choose(rows) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="", help="comma-separated indices of INPUTS (default: all)")
-    ap.add_argument("--render", metavar="FILE.json", help="rewrite the Markdown from a record; measure nothing")
+    add_render_argument(ap)
     add_run_arguments(ap)
     args = ap.parse_args(argv)
     if args.render:
