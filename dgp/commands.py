@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dgp.errors import InputError
 from dgp.io import MESH_EXTS, WRITE_POINT_EXTS
+from dgp.pointcloud import OUTLIER_FACTOR
 
 
 def _check_out(path, exts, flag):
@@ -145,6 +146,11 @@ def cmd_reconstruct(args) -> int:
         f"normal weight {rec.config.normal_weight:g}; {rec.config.local_steps} local steps at lr {rec.config.lr:g}, "
         f"{rec.config.lr_schedule} schedule; mesh from {rec.resolved_mesh_from()})"
     )
+    if rec.outliers_removed:
+        print(
+            f"dropped {rec.outliers_removed} of {len(cloud)} input points as outliers "
+            f"({100 * rec.outliers_removed / len(cloud):.2g}%; --outliers {rec.config.outliers:g}, 0 keeps them)"
+        )
     if rec.interrupted:
         print("interrupted: writing the result so far", file=sys.stderr)
     if args.state:
@@ -256,6 +262,11 @@ def cmd_info(args) -> int:
             f"{summary['auto_lr_schedule']} schedule (the budget it calls for)"
         )
         print(f"mesh from   {summary['auto_mesh_from']} (what the mesh is fit to: --mesh-from)")
+        stray = summary["stray_points"]
+        print(
+            f"stray pts   {stray} ({100 * stray / summary['points']:.2g}%) off the surface "
+            f"(--outliers {OUTLIER_FACTOR:g} drops them)"
+        )
     return 0
 
 

@@ -497,7 +497,8 @@ def read_any(path):
 def describe(cloud: PointCloud) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
     spacing, and the patch radius (a fraction of the diagonal), normal weight and local fit budget (steps,
-    learning rate, schedule) and what the mesh is fit to that `dgp reconstruct` would choose."""
+    learning rate, schedule) and what the mesh is fit to that `dgp reconstruct` would choose, and the
+    stray points ``dgp reconstruct --outliers`` at the benchmark's pick would drop."""
     from dgp.patches import (
         auto_radius,
         fit_budget_for,
@@ -506,13 +507,14 @@ def describe(cloud: PointCloud) -> dict:
         normal_weight_for,
         surface_spacing,
     )
-    from dgp.pointcloud import estimate_noise
+    from dgp.pointcloud import estimate_noise, remove_outliers
 
     lo, hi = cloud.bbox
     noise = estimate_noise(cloud.points)
     diag = cloud.diagonal
     spacing = surface_spacing(cloud.points)
     steps, lr = fit_budget_for(noise, spacing)
+    _, stray = remove_outliers(cloud)
     return {
         "file": cloud.source,
         "points": len(cloud),
@@ -529,4 +531,5 @@ def describe(cloud: PointCloud) -> dict:
         "auto_lr": lr,
         "auto_lr_schedule": lr_schedule_for(noise, spacing),
         "auto_mesh_from": mesh_from_for(noise, spacing),
+        "stray_points": stray,
     }

@@ -19,6 +19,15 @@ from dgp.errors import InputError
 
 #: The fewest points a cloud may have to be useful for anything in this package.
 MIN_POINTS = 4
+#: `find_outliers` as `dgp reconstruct --outliers` applies it: points further than ``factor x
+#: max(noise, OUTLIER_SPACING x the local point spacing)`` off their neighbours' surface, or more
+#: isolated than ``OUTLIER_ISOLATION``; the factor, spacing ratio and isolation are the pick of
+#: the rule of benchmarks/outliers.py, and ``OUTLIERS_DEFAULT`` (the factor, or 0: off) the
+#: verdict of its fits (benchmarks/results/outliers.md; a test checks both)
+OUTLIER_FACTOR = 4.5
+OUTLIER_SPACING = 0.3
+OUTLIER_ISOLATION = 10.0
+OUTLIERS_DEFAULT = OUTLIER_FACTOR
 
 
 @dataclass(frozen=True)
@@ -226,17 +235,154 @@ def estimate_noise(
     while True:
         kk = int(min(k, n))
         dist, idx = tree.query(query[: max(500, budget // kk)], k=kk)
-        nb = pts[idx]
-        nb = nb - nb.mean(axis=1, keepdims=True)
-        _, axes = np.linalg.eigh(np.einsum("mki,mkj->mij", nb, nb))
-        loc = np.einsum("mki,mij->mkj", nb, axes)  # first column along the smallest axis (the normal)
-        h, x, y = loc[..., 0], loc[..., 2], loc[..., 1]
-        design = np.stack([x * x, x * y, y * y, x, y, np.ones_like(x)], axis=-1)  # (M, k, 6)
-        gram = np.einsum("mki,mkj->mij", design, design) + 1e-12 * np.eye(6)
-        coef = np.linalg.solve(gram, np.einsum("mki,mk->mi", design, h)[..., None])[..., 0]
-        resid = h - np.einsum("mki,mi->mk", design, coef)
+        _, _, _, resid = _local_quadrics(pts[idx])
         sigma = float(np.sqrt(np.median((resid**2).sum(axis=1) / max(kk - 6, 1))))
         reach = float(np.median(dist[:, -1]))
         if reach >= ratio * sigma or kk >= min(max_k, n):
             return sigma
         k = min(max_k, int(k * max(2.0, 1.2 * (ratio * sigma / reach) ** 2)))
+
+
+def _quadric_design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``(..., 6)`` terms of a quadric height field ``h(x, y)``."""
+    return np.stack([x * x, x * y, y * y, x, y, np.ones_like(x)], axis=-1)
+
+
+def _local_quadrics(nb: np.ndarray, refits: int = 0):
+    """Fit a quadric height field to each neighbourhood ``nb: (M, k, 3)`` in its PCA frame.
+
+    Returns ``(mean (M, 3), axes (M, 3, 3), coef (M, 6), resid (M, k))``: the frame's origin, its
+    axes as columns (the first along the smallest spread: the normal), the quadric's coefficients
+    and each neighbour's height off it. Each of ``refits`` fits again without the neighbours
+    further off than 3 robust standard deviations (1.4826 x the median absolute height) of their
+    neighbourhood, so that one stray neighbour does not bend the quadric.
+    """
+    mean = nb.mean(axis=1)
+    nb = nb - mean[:, None]
+    _, axes = np.linalg.eigh(np.einsum("mki,mkj->mij", nb, nb))
+    loc = np.einsum("mki,mij->mkj", nb, axes)
+    h, design = loc[..., 0], _quadric_design(loc[..., 2], loc[..., 1])  # (M, k), (M, k, 6)
+    weight, resid = np.ones(h.shape), h
+    for fit in range(refits + 1):
+        if fit:
+            scale = 1.4826 * np.median(np.abs(resid), axis=1, keepdims=True)
+            weight = (np.abs(resid) <= 3.0 * scale).astype(np.float64)
+        gram = np.einsum("mk,mki,mkj->mij", weight, design, design) + 1e-12 * np.eye(6)
+        coef = np.linalg.solve(gram, np.einsum("mk,mki,mk->mi", weight, design, h)[..., None])[..., 0]
+        resid = h - np.einsum("mki,mi->mk", design, coef)
+    return mean, axes, coef, resid
+
+
+def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 20000, tree=None):
+    """How far each point lies off the surface its neighbours describe, and how isolated it is.
+
+    ``height``: the point's height above a quadric height field fit (as in `estimate_noise`) to
+    its ``k`` nearest neighbours, the point itself left out, and fit again without the
+    neighbours far off it (so that one stray neighbour does not bend it). A point on the surface
+    reads about its noise; a stray point near the surface reads about its distance to it, since
+    its neighbours are surface points. ``isolation``: the distance to the ``k``-th neighbour over
+    its median across the points. A stray point far from everything may have only other stray
+    points and a far patch of surface as neighbours, which a quadric can pass near; it is still
+    tens of times more isolated than any surface point. ``density``: the median of the
+    neighbours' distances to their ``k``-th neighbour over its median across the points (how much
+    sparser than typical the surface is around the point: 10 where it is 100x sparser).
+    ``tree``: a `scipy.spatial.cKDTree` of ``points`` already built by the caller.
+
+    Parameters
+    ----------
+    points : (N, 3) float
+
+    Returns
+    -------
+    (height (N,) in the units of ``points``, isolation (N,), density (N,))
+
+    >>> rng = np.random.default_rng(0)
+    >>> plane = np.c_[rng.uniform(size=(2000, 2)), np.zeros(2000)]
+    >>> plane[0, 2] = 0.3
+    >>> height, isolation, _ = outlier_measures(plane)
+    >>> round(float(height[0]), 2), bool(height[1:].max() < 1e-6), bool(isolation[0] > 2 > isolation[1:].max())
+    (0.3, True, True)
+    """
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts)
+    k = int(min(k, n - 1))
+    if k < 6:
+        return np.zeros(n), np.ones(n), np.ones(n)
+    tree = cKDTree(pts) if tree is None else tree
+    height, reach = np.empty(n), np.empty(n)
+    for start in range(0, n, chunk):
+        query = pts[start : start + chunk]
+        dist, idx = tree.query(query, k=k + 1)
+        # the point itself is its own nearest neighbour (or one of its duplicates: either way a
+        # copy of it); the other k describe the surface around it
+        mean, axes, coef, _ = _local_quadrics(pts[idx[:, 1:]], refits=1)
+        q = np.einsum("mi,mij->mj", query - mean, axes)
+        height[start : start + chunk] = np.abs(q[:, 0] - np.einsum("mi,mi->m", _quadric_design(q[:, 2], q[:, 1]), coef))
+        reach[start : start + chunk] = dist[:, -1]
+    typical = float(np.median(reach))
+    if typical <= 0:
+        return height, np.ones(n), np.ones(n)
+    # the neighbours' reach, not the point's own (a stray point's own reach is long); the
+    # neighbours are looked up again, chunk by chunk, rather than held for every point
+    local = np.empty(n)
+    for start in range(0, n, chunk):
+        idx = tree.query(pts[start : start + chunk], k=k + 1)[1][:, 1:]
+        local[start : start + chunk] = np.median(reach[idx], axis=1) / typical
+    return height, reach / typical, local
+
+
+def find_outliers(
+    points: np.ndarray, sigma: float, spacing: float, factor: float, spacing_ratio: float, isolation: float
+) -> np.ndarray:
+    """Mask ``(N,)`` of the stray points (`outlier_measures`): those further than ``factor x
+    max(sigma, spacing_ratio x spacing x density)`` off the surface their neighbours describe, or
+    more isolated than ``isolation``; all False when ``factor`` is 0.
+
+    ``sigma`` is the noise level (`estimate_noise`) and ``spacing`` the surface spacing
+    (`dgp.patches.surface_spacing`), in the units of ``points``: on noisy scans the threshold is a
+    multiple of the noise, on clean ones (where the noise reads near zero and creases read more)
+    a multiple of the point spacing there (``density``: sparser parts of a scan bend a quadric
+    over wider neighbourhoods). `dgp reconstruct` uses ``factor = --outliers`` and the
+    module's ``OUTLIER_SPACING`` and ``OUTLIER_ISOLATION``, from ``benchmarks/outliers.py``.
+
+    >>> rng = np.random.default_rng(0)
+    >>> plane = np.c_[rng.uniform(size=(2000, 2)), 0.001 * rng.normal(size=2000)]
+    >>> plane[:3, 2] = 0.05
+    >>> np.flatnonzero(find_outliers(plane, 0.001, 0.02, 5.0, 0.1, 10.0)).tolist()
+    [0, 1, 2]
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if factor <= 0 or len(pts) == 0:
+        return np.zeros(len(pts), dtype=bool)
+    height, isolated, density = outlier_measures(pts)
+    return (height > factor * np.maximum(float(sigma), spacing_ratio * float(spacing) * density)) | (
+        isolated > isolation
+    )
+
+
+def remove_outliers(
+    cloud: PointCloud,
+    factor: float = OUTLIER_FACTOR,
+    seed: int = 0,
+    spacing_ratio: float = OUTLIER_SPACING,
+    isolation: float = OUTLIER_ISOLATION,
+) -> tuple[PointCloud, int]:
+    """``cloud`` without the points `find_outliers` finds at ``factor``, ``spacing_ratio`` and
+    ``isolation`` (the noise and the point spacing measured on the cloud itself, in its unit
+    frame), and how many it dropped.
+
+    >>> rng = np.random.default_rng(0)
+    >>> plane = np.c_[rng.uniform(size=(3000, 2)), 0.002 * rng.normal(size=3000)]
+    >>> stray = np.c_[rng.uniform(size=(30, 2)), rng.choice([-1, 1], 30) * rng.uniform(0.05, 0.2, 30)]
+    >>> kept, dropped = remove_outliers(PointCloud(np.vstack([plane, stray])), 4.5)
+    >>> dropped, bool(np.abs(kept.points[:, 2]).max() < 0.05)
+    (30, True)
+    """
+    from dgp.patches import surface_spacing
+
+    unit = unit_frame(cloud.points).to_unit(cloud.points)
+    sigma, spacing = estimate_noise(unit, seed=seed), surface_spacing(unit, seed=seed)
+    stray = find_outliers(unit, sigma, spacing, factor, spacing_ratio, isolation)
+    return cloud.subset(np.flatnonzero(~stray)), int(stray.sum())

@@ -42,7 +42,18 @@ from dgp.patches import (
     normal_weight_for,
     surface_spacing,
 )
-from dgp.pointcloud import Frame, PointCloud, check_surface, estimate_noise, unit_frame
+from dgp.pointcloud import (
+    OUTLIER_FACTOR,
+    OUTLIER_ISOLATION,
+    OUTLIER_SPACING,
+    OUTLIERS_DEFAULT,
+    Frame,
+    PointCloud,
+    check_surface,
+    estimate_noise,
+    remove_outliers,
+    unit_frame,
+)
 from dgp.settings import (
     SettingError,
     at_least,
@@ -81,6 +92,15 @@ class ReconstructionConfig(ChartFitConfig):
         non_negative,
         group="patches",
         parse=auto_or(float, 0.0),
+    )
+    outliers: float = setting(
+        OUTLIERS_DEFAULT,
+        f"drop input points further than outliers x max(noise, {OUTLIER_SPACING:g} local point spacings) off the "
+        f"surface their nearest neighbours describe, or {OUTLIER_ISOLATION:g}x more isolated than the typical point, "
+        f"before the fit (dgp.pointcloud.find_outliers; {OUTLIER_FACTOR:g} is benchmarks/outliers.py's pick, the "
+        "default its verdict); 0 = off",
+        non_negative,
+        group="patches",
     )
     padding: float = setting(
         1.5, "a patch takes the points within padding x r of its centre", at_least(1), group="patches"
@@ -223,11 +243,13 @@ class Reconstruction:
     (the patch radius used, chosen by `dgp.patches.auto_radius` when ``config.radius`` is 0, is
     ``patches.radius``)
     seconds : float, fitting time
-    stages : seconds per stage of the fit (normals when estimated, noise, radius, patches, local,
+    stages : seconds per stage of the fit (outliers when removed, normals when estimated, noise, radius, patches, local,
         consistency; not saved)
     peaks : the process's peak memory in MB at the end of each stage (`dgp.util.peak_memory_mb`)
     tasks : one row per chunk fit: phase, chunk, seconds, bytes of its arrays in and out (`dgp.cluster`; not saved)
     matching_seconds : the local phase's seconds in the OT matching, summed over its chunks (not saved)
+    outliers_removed : input points dropped as outliers before the fit (``config.outliers``; not saved:
+        ``points`` holds the rest)
     """
 
     config: ReconstructionConfig
@@ -244,6 +266,7 @@ class Reconstruction:
     peaks: dict = field(default_factory=dict, compare=False)
     tasks: list = field(default_factory=list, compare=False)
     matching_seconds: float = field(default=0.0, compare=False)
+    outliers_removed: int = field(default=0, compare=False)
     _dense_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ outputs
@@ -567,6 +590,16 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
         stages[stage], peaks[stage] = time.time() - mark, peak_memory_mb()
         mark = time.time()
 
+    removed = 0
+    if cfg.outliers > 0:
+        # before the normals (a stray point tilts its neighbours' estimated normals) and the unit
+        # frame (a far one stretches the bounding box every fraction of the diagonal refers to)
+        kept, removed = remove_outliers(cloud, cfg.outliers, seed=cfg.seed)
+        if len(kept) >= max(cfg.min_points, 4):
+            cloud = kept
+        else:
+            removed = 0
+        done("outliers")
     if not cloud.has_normals:
         cloud = ensure_normals(cloud)
         done("normals")
@@ -674,4 +707,5 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     rec = Reconstruction(cfg, frame, pts, cloud.normals, patches, charts, fitted, sigma, time.time() - t0, interrupted)
     rec.stages, rec.peaks, rec.tasks = stages, peaks, runner.tasks
     rec.matching_seconds = matching_seconds
+    rec.outliers_removed = removed
     return rec

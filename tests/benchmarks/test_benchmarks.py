@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import fourier_scale, speed
 
 
@@ -345,3 +347,62 @@ def test_the_mesh_from_default_is_the_benchmarks_rule():
         assert mesh_from_for(r["ratio"], 1.0) == expected, r["input"]
     if "noisy" in record["rule"]:
         assert record["rule"]["noisy"]["choice"] == "charts"
+
+
+def test_outlier_rule_catches_the_most_strays_within_the_false_drop_budget():
+    from benchmarks.outliers import MAX_FALSE, choose, fit_rule
+
+    def row(kind, grid):
+        return {"kind": kind, "points": 10_000, "outliers": 100 if kind != "none" else 0, "grid": grid}
+
+    budget = int(MAX_FALSE * 10_000)
+    rows = [
+        # the lowest thresholds catch the most but drop too many good points of a clean scan
+        row("none", {"3,0.1,5": [budget + 1, 0], "4,0.2,10": [budget, 0], "5,0.2,10": [0, 0]}),
+        row("near", {"3,0.1,5": [0, 90], "4,0.2,10": [0, 60], "5,0.2,10": [0, 60]}),
+    ]
+    rule = choose(rows)
+    # ties between allowed triples go to the larger thresholds
+    assert (rule["factor"], rule["spacing_ratio"], rule["isolation"]) == (5.0, 0.2, 10.0)
+    assert (rule["allowed"], rule["caught"]) == (2, 60)
+
+    def fit(off, on):
+        return {"dgp": {"off": {"error": off[0], "spurious": off[1]}, "on": {"error": on[0], "spurious": on[1]}}}
+
+    assert fit_rule([fit((1, 2), (1.01, 1.5)), fit((1, 1), (1, 1))], 4.5)["default"] == 4.5
+    assert fit_rule([fit((1, 2), (1.05, 1.5)), fit((1, 1), (1, 1))], 4.5)["default"] == 0.0  # one input worse
+    assert fit_rule([fit((1, 1), (1, 1))], 4.5)["default"] == 0.0  # nothing gained
+
+
+def test_outlier_benchmark_scores_the_grid_and_open3d_and_packs_its_record():
+    import json
+
+    from benchmarks.outliers import FACTORS, ISOLATIONS, SPACING_RATIOS, add_outliers, distances, pack, row_of, unpack
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(8000, 3))
+    sphere = d / np.linalg.norm(d, axis=1, keepdims=True) + 0.002 * rng.normal(size=(8000, 3))
+    pts, is_out = add_outliers(sphere, "uniform", 0.01, seed=0)
+    assert is_out.sum() == 80 and len(pts) == 8080
+    row = row_of("sphere", "uniform", pts, is_out, distances(pts, seed=0))
+    assert len(row["grid"]) == len(FACTORS) * len(SPACING_RATIOS) * len(ISOLATIONS)
+    strict = row["grid"][f"{FACTORS[0]:g},{SPACING_RATIOS[0]:g},{ISOLATIONS[0]:g}"]
+    loose = row["grid"][f"{FACTORS[-1]:g},{SPACING_RATIOS[-1]:g},{ISOLATIONS[-1]:g}"]
+    assert strict[0] >= loose[0] and strict[1] >= loose[1] and strict[1] >= 40  # most strays are far off the sphere
+    assert 0 <= row["open3d"][1] <= 80
+    far, is_far = add_outliers(sphere, "far", 0.001, seed=0)
+    assert is_far.sum() == 8 and (np.abs(far[is_far]) <= 3.1).all()
+    rec = {"filter": {"rows": [row], "real": row, "rule": {}}}
+    assert unpack(json.loads(pack(rec))) == rec
+
+
+def test_the_outlier_default_is_the_benchmarks_rule():
+    import json
+
+    from dgp.pointcloud import OUTLIER_FACTOR, OUTLIER_ISOLATION, OUTLIER_SPACING
+
+    record = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/outliers.json").read_text())
+    rule = record["filter"]["rule"]
+    assert (OUTLIER_SPACING, OUTLIER_ISOLATION) == (rule["spacing_ratio"], rule["isolation"])
+    assert OUTLIER_FACTOR == record["fit"]["rule"]["default"]
+    assert record["fit"]["rule"]["default"] in (0.0, rule["factor"])

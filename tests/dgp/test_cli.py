@@ -23,6 +23,9 @@ def _cli(*args):
 def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
     rng = np.random.default_rng(4)
     pts, nrm = sphere_points(800, rng, noise=0.01)
+    write_points(tmp_path / "sphere.ply", dgp.PointCloud(pts, nrm))
+    # two stray returns far off the sphere, which --outliers drops before the fit
+    pts, nrm = np.vstack([pts, [[8.0, 8.0, 8.0], [-7.0, 0.0, 7.0]]]), np.vstack([nrm, [[0, 0, 1.0], [1.0, 0, 0]]])
     write_points(tmp_path / "in.ply", dgp.PointCloud(pts, nrm))
     fast = [
         "--radius",
@@ -62,13 +65,16 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
         "--charts",
         tmp_path / "c.ply",
         "--profile",
+        "--outliers",
+        "4.5",
         *fast,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "seed 3" in proc.stdout
+    assert "seed 3" in proc.stdout and "dropped 2 of 802 input points as outliers" in proc.stdout
     lines = proc.stdout[proc.stdout.index("stage ") :].splitlines()[1:]
     profile = [line for line in lines if not line.startswith("    ")]
-    assert [line.split()[0] for line in profile] == ["noise", "radius", "patches", "local", "consistency"] + [
+    assert [line.split()[0] for line in profile] == ["outliers", "noise", "radius", "patches", "local"] + [
+        "consistency",
         "dense",
         "mesh",
         "write",
@@ -76,7 +82,7 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
     assert all(float(line.split()[1]) >= 0 and float(line.split()[2]) > 10 for line in profile)  # seconds, MB
     # the local phase's matching time, a part of it
     (matching,) = [line.split() for line in lines if line.startswith("    matching")]
-    local = float(profile[3].split()[1])
+    (local,) = [float(line.split()[1]) for line in profile if line.split()[0] == "local"]
     assert 0 < float(matching[1]) <= local and "--matching" in matching
     assert len(read_mesh(out).faces) > 100 and len(read_points(tmp_path / "d.xyz")) > 100
     assert len(read_mesh(tmp_path / "c.ply").faces) > 100
@@ -100,11 +106,11 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
     assert p2p["distances"] == "point to point" and p2p["chamfer_l1"] > res["chamfer_l1"]  # the sampling floor
     assert res["chamfer_l1_units"] == pytest.approx(res["chamfer_l1"] * res["diagonal"])
     # against the input scan (no ground truth): the SRB-style distances, in the scan's units
-    proc = _cli("evaluate", out, tmp_path / "in.ply", "--samples", "20000")
+    proc = _cli("evaluate", out, tmp_path / "sphere.ply", "--samples", "20000")
     assert proc.returncode == 0, proc.stderr
     for key in ("scan_to_mesh_mean", "scan_to_mesh_max", "mesh_to_scan_mean", "mesh_to_scan_p99", "boundary_edges"):
         assert key in proc.stdout
-    scan = json.loads(_cli("evaluate", out, tmp_path / "in.ply", "--json", "--samples", "20000").stdout)["scan"]
+    scan = json.loads(_cli("evaluate", out, tmp_path / "sphere.ply", "--json", "--samples", "20000").stdout)["scan"]
     assert 0 < scan["scan_to_mesh_mean"] < 0.05 and scan["scan_to_mesh_mean"] <= scan["scan_to_mesh_max"]
 
 
@@ -121,6 +127,7 @@ def test_cli_reconstruct_export_evaluate(tmp_path, sphere_points):
         (["--normal-fraction", "0"], "normal-fraction"),
         (["--block", "-1"], "block"),
         (["--normal-weight", "-1"], "normal-weight"),
+        (["--outliers", "-1"], "outliers"),
     ],
 )
 def test_cli_bad_flags(tmp_path, flags, fragment, sphere_points):
@@ -230,6 +237,8 @@ def test_dgp_info_json_on_sample():
     assert 0.01 <= info["auto_radius_of_diagonal"] <= 0.04 and info["spacing"] > 0
     # a noisy sample: the noisy budget, and the mesh fit to the charts, not to the noisy points
     assert info["auto_lr_schedule"] == "constant" and info["auto_mesh_from"] == "charts"
+    # a synthetic scan without stray points: the filter finds (almost) none
+    assert 0 <= info["stray_points"] <= 20
 
 
 def test_bad_flag_exits_2():
