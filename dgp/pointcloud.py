@@ -273,7 +273,7 @@ def _local_quadrics(nb: np.ndarray, refits: int = 0):
     return mean, axes, coef, resid
 
 
-def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 20000, tree=None):
+def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 10000, tree=None, workers: int = 1):
     """How far each point lies off the surface its neighbours describe, and how isolated it is.
 
     ``height``: the point's height above a quadric height field fit (as in `estimate_noise`) to
@@ -283,7 +283,8 @@ def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 20000, tree=N
     its neighbours are surface points. ``isolation``: the distance to the ``k``-th neighbour over
     its median across the points. A stray point far from everything may have only other stray
     points and a far patch of surface as neighbours, which a quadric can pass near; it is still
-    tens of times more isolated than any surface point. ``density``: the median of the
+    tens of times more isolated than any surface point (the same for any ``workers``: threads
+    that share the chunks of points). ``density``: the median of the
     neighbours' distances to their ``k``-th neighbour over its median across the points (how much
     sparser than typical the surface is around the point: 10 where it is 100x sparser).
     ``tree``: a `scipy.spatial.cKDTree` of ``points`` already built by the caller.
@@ -312,7 +313,9 @@ def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 20000, tree=N
         return np.zeros(n), np.ones(n), np.ones(n)
     tree = cKDTree(pts) if tree is None else tree
     height, reach = np.empty(n), np.empty(n)
-    for start in range(0, n, chunk):
+    starts = range(0, n, chunk)
+
+    def fit(start):
         query = pts[start : start + chunk]
         dist, idx = tree.query(query, k=k + 1)
         # the point itself is its own nearest neighbour (or one of its duplicates: either way a
@@ -321,20 +324,43 @@ def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 20000, tree=N
         q = np.einsum("mi,mij->mj", query - mean, axes)
         height[start : start + chunk] = np.abs(q[:, 0] - np.einsum("mi,mi->m", _quadric_design(q[:, 2], q[:, 1]), coef))
         reach[start : start + chunk] = dist[:, -1]
+
+    _each(fit, starts, workers)
     typical = float(np.median(reach))
     if typical <= 0:
         return height, np.ones(n), np.ones(n)
     # the neighbours' reach, not the point's own (a stray point's own reach is long); the
     # neighbours are looked up again, chunk by chunk, rather than held for every point
     local = np.empty(n)
-    for start in range(0, n, chunk):
+
+    def spread(start):
         idx = tree.query(pts[start : start + chunk], k=k + 1)[1][:, 1:]
         local[start : start + chunk] = np.median(reach[idx], axis=1) / typical
+
+    _each(spread, starts, workers)
     return height, reach / typical, local
 
 
+def _each(fn, items, workers: int) -> None:
+    """``fn(item)`` for every item, on ``workers`` threads (numpy and scipy release the GIL)."""
+    if workers <= 1:
+        for item in items:
+            fn(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fn, items))
+
+
 def find_outliers(
-    points: np.ndarray, sigma: float, spacing: float, factor: float, spacing_ratio: float, isolation: float
+    points: np.ndarray,
+    sigma: float,
+    spacing: float,
+    factor: float,
+    spacing_ratio: float,
+    isolation: float,
+    workers: int = 1,
 ) -> np.ndarray:
     """Mask ``(N,)`` of the stray points (`outlier_measures`): those further than ``factor x
     max(sigma, spacing_ratio x spacing x density)`` off the surface their neighbours describe, or
@@ -356,7 +382,7 @@ def find_outliers(
     pts = np.asarray(points, dtype=np.float64)
     if factor <= 0 or len(pts) == 0:
         return np.zeros(len(pts), dtype=bool)
-    height, isolated, density = outlier_measures(pts)
+    height, isolated, density = outlier_measures(pts, workers=workers)
     return (height > factor * np.maximum(float(sigma), spacing_ratio * float(spacing) * density)) | (
         isolated > isolation
     )
@@ -368,10 +394,11 @@ def remove_outliers(
     seed: int = 0,
     spacing_ratio: float = OUTLIER_SPACING,
     isolation: float = OUTLIER_ISOLATION,
+    workers: int = 1,
 ) -> tuple[PointCloud, int]:
     """``cloud`` without the points `find_outliers` finds at ``factor``, ``spacing_ratio`` and
     ``isolation`` (the noise and the point spacing measured on the cloud itself, in its unit
-    frame), and how many it dropped.
+    frame), and how many it dropped; ``workers`` threads share the work.
 
     >>> rng = np.random.default_rng(0)
     >>> plane = np.c_[rng.uniform(size=(3000, 2)), 0.002 * rng.normal(size=3000)]
@@ -384,5 +411,5 @@ def remove_outliers(
 
     unit = unit_frame(cloud.points).to_unit(cloud.points)
     sigma, spacing = estimate_noise(unit, seed=seed), surface_spacing(unit, seed=seed)
-    stray = find_outliers(unit, sigma, spacing, factor, spacing_ratio, isolation)
+    stray = find_outliers(unit, sigma, spacing, factor, spacing_ratio, isolation, workers)
     return cloud.subset(np.flatnonzero(~stray)), int(stray.sum())

@@ -594,7 +594,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
     if cfg.outliers > 0:
         # before the normals (a stray point tilts its neighbours' estimated normals) and the unit
         # frame (a far one stretches the bounding box every fraction of the diagonal refers to)
-        kept, removed = remove_outliers(cloud, cfg.outliers, seed=cfg.seed)
+        kept, removed = remove_outliers(cloud, cfg.outliers, seed=cfg.seed, workers=torch.get_num_threads())
         if len(kept) >= max(cfg.min_points, 4):
             cloud = kept
         else:

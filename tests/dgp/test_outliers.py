@@ -96,3 +96,10 @@ def test_sparse_parts_of_a_clean_scan_are_kept():
     rng = np.random.default_rng(0)
     pts = pts[rng.uniform(size=len(pts)) < 100.0**-t]
     assert _mask(pts).sum() <= 0.001 * len(pts)
+
+
+def test_threads_give_the_same_measures():
+    pts = noisy_scan(trimesh.creation.icosphere(subdivisions=4), 30000, 0.003, seed=4).points
+    one = outlier_measures(pts, chunk=4000)
+    two = outlier_measures(pts, chunk=4000, workers=2)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
