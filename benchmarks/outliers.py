@@ -1,19 +1,19 @@
 """Stray points in a scan: the rule behind ``dgp reconstruct --outliers`` (`dgp.pointcloud.find_outliers`).
 
 Scanners leave stray points off the surface (multipath, edges, dust). Earth Mover matching
-serves every point, so a chart bends towards a stray one: on a 20k-point bunny with 0.5% noise
-and 1% of its points moved 1-5% of the diagonal off the surface, DGP's Hausdorff distance was
-1.21x Screened Poisson's. `find_outliers` drops the points further than ``factor x max(noise,
-spacing_ratio x the local point spacing)`` off a quadric fit to their 24 nearest neighbours, or whose 24th
-neighbour is more than ``isolation`` times further than the median point's.
+serves every point, so a chart may bend towards a stray one, and a few strays far outside the
+scan stretch the bounding box that every fraction of the diagonal refers to. `find_outliers`
+drops the points further than ``factor x max(noise, spacing_ratio x the local point spacing)``
+off a quadric fit to their 24 nearest neighbours, or whose 24th neighbour is more than
+``isolation`` times further than the median point's.
 
 **Filter part** (seconds): the outlier distance of every point of synthetic scans of the three
 shared meshes, without outliers (0% to 1% noise, 20k and 100k points, and 20k points whose
 density falls 100x along the mesh: a scanner's near and far field) and with outliers (20k
 points, 0% to 0.5% noise) of three kinds: 1% *uniform* in the bounding box, 1% *near* the surface
 (a random direction, 1-5% of the diagonal from a surface point), and 0.1% *far* (uniform in a box
-three times the bounding box: stray returns that stretch it). Each (factor, spacing_ratio, isolation)
-of a grid is scored by the points it drops; so is each isolation.
+three times the bounding box: stray returns that stretch it). Each (factor, spacing_ratio,
+isolation) of a grid is scored by the points it drops.
 
 **Rule:** among the triples that drop at most ``MAX_FALSE`` of the points of every outlier-free
 scan, the one that drops the most outliers over the contaminated scans (ties: the larger
@@ -123,12 +123,10 @@ def distances(points: np.ndarray, seed: int) -> dict:
 
     unit = unit_frame(points).to_unit(points)
     t = time.time()
-    height, isolation, density = outlier_measures(unit)
+    measures = outlier_measures(unit)
     return {
         "seconds": time.time() - t,
-        "height": height,
-        "isolation": isolation,
-        "density": density,
+        "measures": measures,
         "sigma": estimate_noise(unit, seed=seed),
         "spacing": surface_spacing(unit, seed=seed),
     }
@@ -136,8 +134,9 @@ def distances(points: np.ndarray, seed: int) -> dict:
 
 def dropped(d: dict, factor: float, ratio: float, isolation: float) -> np.ndarray:
     """`dgp.pointcloud.find_outliers` from the measures `distances` took."""
-    floor = ratio * d["spacing"] * d["density"]
-    return (d["height"] > factor * np.maximum(d["sigma"], floor)) | (d["isolation"] > isolation)
+    from dgp.pointcloud import stray_mask
+
+    return stray_mask(d["measures"], d["sigma"], d["spacing"], factor, ratio, isolation)
 
 
 def open3d_statistical(points: np.ndarray) -> np.ndarray:

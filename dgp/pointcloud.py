@@ -283,11 +283,11 @@ def outlier_measures(points: np.ndarray, k: int = 24, chunk: int = 10000, tree=N
     its neighbours are surface points. ``isolation``: the distance to the ``k``-th neighbour over
     its median across the points. A stray point far from everything may have only other stray
     points and a far patch of surface as neighbours, which a quadric can pass near; it is still
-    tens of times more isolated than any surface point (the same for any ``workers``: threads
-    that share the chunks of points). ``density``: the median of the
+    tens of times more isolated than any surface point. ``density``: the median of the
     neighbours' distances to their ``k``-th neighbour over its median across the points (how much
     sparser than typical the surface is around the point: 10 where it is 100x sparser).
-    ``tree``: a `scipy.spatial.cKDTree` of ``points`` already built by the caller.
+    ``tree``: a `scipy.spatial.cKDTree` of ``points`` already built by the caller; ``workers``:
+    threads that share the chunks of points (the measures are the same for any number).
 
     Parameters
     ----------
@@ -382,10 +382,15 @@ def find_outliers(
     pts = np.asarray(points, dtype=np.float64)
     if factor <= 0 or len(pts) == 0:
         return np.zeros(len(pts), dtype=bool)
-    height, isolated, density = outlier_measures(pts, workers=workers)
-    return (height > factor * np.maximum(float(sigma), spacing_ratio * float(spacing) * density)) | (
-        isolated > isolation
-    )
+    return stray_mask(outlier_measures(pts, workers=workers), sigma, spacing, factor, spacing_ratio, isolation)
+
+
+def stray_mask(measures, sigma: float, spacing: float, factor: float, spacing_ratio: float, isolation: float):
+    """`find_outliers`'s test on measures already taken: ``measures`` is `outlier_measures`'s
+    ``(height, isolation, density)``; returns the ``(N,)`` mask."""
+    height, isolated, density = measures
+    floor = spacing_ratio * float(spacing) * density
+    return (height > factor * np.maximum(float(sigma), floor)) | (isolated > isolation)
 
 
 def remove_outliers(
