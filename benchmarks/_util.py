@@ -8,19 +8,40 @@ import subprocess
 import sys
 import time
 
+#: Linux's prctl option that signals a process when its parent exits (`die_with_parent`)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to send this process SIGTERM when its parent exits (Linux; a no-op elsewhere).
+    Given as ``preexec_fn`` to the benchmarks' children, so that killing a benchmark (``pkill -f
+    script.py``) stops the ``dgp`` runs it started instead of leaving them on the cores."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+
+# the measuring wrapper: runs its arguments as a child that dies with it (as `die_with_parent`), and
+# prints the child's exit code, wall seconds and peak resident memory as JSON
 _WRAP = (
-    "import json, resource, subprocess, sys, time; t = time.time(); "
-    "r = subprocess.run(sys.argv[1:]); "
+    "import ctypes, json, resource, signal, subprocess, sys, time; t = time.time(); "
+    "pdeath = lambda: ctypes.CDLL(None).prctl(%d, int(signal.SIGTERM), 0, 0, 0); "
+    "r = subprocess.run(sys.argv[1:], preexec_fn=pdeath if sys.platform.startswith('linux') else None); "
     "print(json.dumps({'rc': r.returncode, 'seconds': time.time() - t, "
     "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))"
-)
+) % _PR_SET_PDEATHSIG
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:
     """Run ``cmd`` in a fresh process; return its exit code, wall seconds, peak resident memory (MB)
     and what it printed (``stdout``)."""
     full_env = dict(os.environ, **(env or {}))
-    out = subprocess.run([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.PIPE, text=True, env=full_env)
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.PIPE, text=True, env=full_env, preexec_fn=die_with_parent
+    )
     lines = out.stdout.strip().splitlines()
     return {**json.loads(lines[-1]), "stdout": "\n".join(lines[:-1])}
 

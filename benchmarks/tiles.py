@@ -24,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._util import die_with_parent  # noqa: E402
+
 IMAGES = ("astronaut", "coffee", "chelsea")
 
 
@@ -92,7 +94,7 @@ def main(argv=None):
                 full = cmd + ["-o", str(out), "--truth", str(tmp / f"{name}.png"), "--steps", str(args.steps)]
                 full += ["--stop", "fixed", "--tile", str(tile), "--seed", str(args.seed), "-q", "--device", "cpu"]
                 t = time.time()
-                proc = subprocess.run(full, capture_output=True, text=True, env=env)
+                proc = subprocess.run(full, capture_output=True, text=True, env=env, preexec_fn=die_with_parent)
                 seconds = time.time() - t
                 if proc.returncode:
                     raise SystemExit(f"{' '.join(full)} failed:\n{proc.stderr}")

@@ -406,3 +406,35 @@ def test_the_outlier_default_is_the_benchmarks_rule():
     assert (OUTLIER_SPACING, OUTLIER_ISOLATION) == (rule["spacing_ratio"], rule["isolation"])
     assert OUTLIER_FACTOR == record["fit"]["rule"]["default"]
     assert record["fit"]["rule"]["default"] in (0.0, rule["factor"])
+
+
+def test_killing_a_benchmark_stops_the_runs_it_started(tmp_path):
+    """A benchmark killed mid-run (``pkill -f script.py``) takes its measured children with it: the
+    grandchild here plays the ``dgp reconstruct`` that `run_measured` wraps."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pidfile = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    bench = f"from benchmarks._util import run_measured; run_measured([{sys.executable!r}, '-c', {child!r}])"
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen([sys.executable, "-c", bench], cwd=root, env=dict(os.environ, PYTHONPATH=root))
+    deadline = time.time() + 60
+    while not (pidfile.exists() and pidfile.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    pid = int(pidfile.read_text())
+    os.kill(pid, 0)  # running
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    for _ in range(300):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the measured child outlived the benchmark that started it")
