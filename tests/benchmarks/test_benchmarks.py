@@ -438,3 +438,41 @@ def test_killing_a_benchmark_stops_the_runs_it_started(tmp_path):
     else:
         os.kill(pid, signal.SIGKILL)
         raise AssertionError("the measured child outlived the benchmark that started it")
+
+
+def test_discrepancy_stops_read_off_the_loss_trace():
+    """A τ the run did not watch stops where the rule would have (the first loss at most τσ²); where the
+    run ended before it could, the table leaves it blank rather than guess."""
+    from benchmarks.denoise_stop import disc_stop, picks
+
+    run = {
+        "loss": [1.0, 0.5, 0.3, 0.2],
+        "psnr_avg": [10.0, 11.0, 12.0, 13.0],
+        "psnr": [9.0, 10.0, 11.0, 12.0],
+        "stops": {"variance": None, "disc 0.4": 2},
+        "chosen": {"variance": None},
+    }
+    assert disc_stop(run, 0.4, 1.0, budget=10) == 2  # as watched
+    assert disc_stop(run, 0.3, 1.0, budget=10) == 2  # read off the trace: 0.3 <= 0.3
+    assert disc_stop(run, 0.25, 1.0, budget=10) == 3
+    assert disc_stop(run, 0.1, 1.0, budget=10) is ...  # the run ended first: unknown
+    assert disc_stop(run, 0.1, 1.0, budget=4) is None  # the whole budget ran: never stopped
+    got = picks(run, 10, taus=(0.4, 0.25, 0.1), sigma=1.0)
+    assert (got["disc 0.4"], got["disc 0.25"], got["disc 0.25 raw"]) == (12.0, 13.0, 12.0)
+    assert got["disc 0.1"] is None and got["var/disc 0.1"] is None
+
+
+def test_denoise_stop_keeps_the_priors_it_does_not_rerun(tmp_path, monkeypatch):
+    from benchmarks import denoise_stop
+
+    monkeypatch.setattr(denoise_stop, "bm3d_denoise", lambda y: y)  # the reference is not under test here
+    out = tmp_path / "stop.md"
+    common = ["--size", "64", "--steps", "3", "--images", "brick", "--taus", "0.9,1.5", "--out", str(out)]
+    denoise_stop.main([*common, "--priors", "dd"])
+    denoise_stop.main([*common, "--priors", "dip"])
+    text = out.read_text()
+    assert "## dd" in text and "## dip" in text
+    assert text.count("--priors dd") == 1 and text.count("--priors dip") == 1 and "min in all" in text
+    denoise_stop.main([*common, "--priors", "dip", "--seed", "1"])  # other noise: nothing to keep
+    text = out.read_text()
+    assert "## dd" not in text and "## dip" in text
