@@ -102,6 +102,20 @@ def picks(run: dict, budget: int, taus=TAUS, sigma: float | None = None) -> dict
     return out
 
 
+def made_by(data: dict) -> dict:
+    """{command: [priors whose runs in the record it made]}: each prior's runs come from the last of the
+    record's commands that ran it (its ``--priors``)."""
+    import re
+
+    cmds = data.get("cmds", [data["cmd"]])
+    out: dict = {}
+    for prior, runs in data["runs"].items():
+        if runs:
+            ran = [c for c in cmds if prior in re.search(r"--priors (\S+)", c).group(1).split(",")]
+            out.setdefault(ran[-1] if ran else cmds[-1], []).append(prior)
+    return out
+
+
 def merge(data: dict, old: dict) -> dict:
     """``data`` with the runs of ``old`` (an earlier record) for the priors ``data`` does not rerun, kept
     where both measured the same inputs the same way (size, device, budget, averaging, images and the
@@ -113,7 +127,7 @@ def merge(data: dict, old: dict) -> dict:
     kept = {p: runs for p, runs in old["runs"].items() if runs and not data["runs"].get(p)}
     if not kept:
         return data
-    old_cmds = old.get("cmds", [old["cmd"]])
+    old_cmds = [c for c, ps in made_by(old).items() if any(p in kept for p in ps)]
     data = dict(data, runs={**kept, **data["runs"]}, cmds=[c for c in old_cmds if c != data["cmd"]] + [data["cmd"]])
     data["minutes_before"] = old.get("minutes_before", 0) + old.get("minutes", 0)
     return data
@@ -207,7 +221,8 @@ def main(argv=None):
 
 def render(data: dict) -> str:
     names, bm = data["images"], data["bm3d"]
-    made = " and ".join(f"`{c}`" for c in data.get("cmds", [data["cmd"]]))
+    sources = made_by(data)
+    made = " and ".join(f"`{c}`" + (f" ({', '.join(ps)})" if len(sources) > 1 else "") for c, ps in sources.items())
     minutes = round(data.get("minutes_before", 0) + data["minutes"], 1)
     lines = [
         f"# Stopping rules for denoising, {len(names)} images, {data['size']}x{data['size']}, {data['device']}",
