@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sigma",
         type=float,
         default=None,
-        help="noise level on the 0-255 scale, if known (for --stop discrepancy, which otherwise estimates it from "
+        help="noise level on the 0-255 scale, if known (for --stop discrepancy and variance-or-discrepancy, which "
+        "otherwise estimate it from "
         "the image)",
     )
     _task_flags(p, "denoise")

@@ -10,6 +10,7 @@ import numpy as np
 
 from dgp.errors import InputError
 from dgp.settings import SettingError
+from image_priors.stopping import SIGMA_RULES
 
 # Defaults per task (prior, budget, stopping rule, output averaging). Denoising, inpainting, SR and CS:
 # the pick of the rule written in benchmarks/imageset.py over eight images of different character
@@ -63,8 +64,8 @@ def _run(args, task: str, op, y, shape, truth=None, sigma01=None, finish=None):
     from image_priors.priors import prior_for_image
 
     c, h, w = shape
-    if args.stop == "discrepancy" and sigma01 is None:
-        raise SettingError("sigma", "(the noise level) is needed by the discrepancy stopping rule")
+    if args.stop in SIGMA_RULES and sigma01 is None:
+        raise SettingError("sigma", f"(the noise level) is needed by the {args.stop} stopping rule")
     device = str(resolve_device(args.device))
     if args.prior in LEARNED:
         image, res, report = _fit_learned(args, op, y, shape, truth, sigma01, device)
@@ -325,7 +326,7 @@ def cmd_denoise(args):
 
     y = read_image(args.image, gray=_gray(args))
     sigma01 = None if args.sigma is None else args.sigma / 255.0
-    if sigma01 is None and args.stop == "discrepancy":
+    if sigma01 is None and args.stop in SIGMA_RULES:
         from image_priors.stopping import estimate_sigma
 
         sigma01 = estimate_sigma(y)

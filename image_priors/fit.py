@@ -132,6 +132,8 @@ def fit(
             if cfg.stop == "holdout"
             else {"tau": cfg.tau}
             if cfg.stop == "discrepancy"
+            else {"tau": cfg.tau, "window": cfg.window, "patience": cfg.patience}
+            if cfg.stop == "variance-or-discrepancy"
             else {}
         ),
     )

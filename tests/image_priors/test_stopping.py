@@ -38,9 +38,27 @@ def test_variance_rule_finds_minimum_variance():
     assert stop is not None and abs(r.chosen - 100) <= 10 and stop < 160
 
 
+def test_variance_or_discrepancy_returns_the_choice_of_the_rule_that_stops_first():
+    rng = np.random.default_rng(0)
+    amp = np.abs(np.arange(300) - 100) / 100 + 0.01  # as above: the variance rule stops after step 100
+
+    def run(loss_at_noise_level):
+        r = make_rule("variance-or-discrepancy", sigma=1.0, tau=1.0, window=10, patience=30)
+        for i in range(300):
+            if r.update(i, amp[i] * rng.normal(size=50), 2.0 if i < loss_at_noise_level else 0.5):
+                return i, r.chosen
+
+    stop, chosen = run(loss_at_noise_level=60)  # the residual reaches the noise level first
+    assert (stop, chosen) == (60, 60)
+    stop, chosen = run(loss_at_noise_level=250)  # the variance rule stops first, at its minimum
+    assert stop < 160 and abs(chosen - 100) <= 10
+
+
 def test_make_rule_errors():
     with pytest.raises(ValueError, match="sigma"):
         make_rule("discrepancy")
+    with pytest.raises(ValueError, match="sigma"):
+        make_rule("variance-or-discrepancy")
     with pytest.raises(ValueError):
         make_rule("magic")
 
