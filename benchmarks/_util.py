@@ -24,15 +24,15 @@ def die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
-# the measuring wrapper: runs its arguments as a child that dies with it (as `die_with_parent`), and
-# prints the child's exit code, wall seconds and peak resident memory as JSON
+# the measuring wrapper: runs its arguments as a child that dies with it (`die_with_parent`, imported
+# from this folder's parent), and prints the child's exit code, wall seconds and peak resident memory
 _WRAP = (
-    "import ctypes, json, resource, signal, subprocess, sys, time; t = time.time(); "
-    "pdeath = lambda: ctypes.CDLL(None).prctl(%d, int(signal.SIGTERM), 0, 0, 0); "
-    "r = subprocess.run(sys.argv[1:], preexec_fn=pdeath if sys.platform.startswith('linux') else None); "
+    "import json, resource, subprocess, sys, time; sys.path.insert(0, %r); "
+    "from benchmarks._util import die_with_parent; t = time.time(); "
+    "r = subprocess.run(sys.argv[1:], preexec_fn=die_with_parent); "
     "print(json.dumps({'rc': r.returncode, 'seconds': time.time() - t, "
     "'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))"
-) % _PR_SET_PDEATHSIG
+) % os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> dict:

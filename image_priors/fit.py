@@ -122,21 +122,14 @@ def fit(
     prior = prior.to(dev)
     op = op.to(dev)
     y = y.to(dev)
-    rule = rule or make_rule(
-        cfg.stop,
-        cfg.sigma,
-        **(
-            {"window": cfg.window, "patience": cfg.patience}
-            if cfg.stop == "variance"
-            else {"patience": cfg.patience}
-            if cfg.stop == "holdout"
-            else {"tau": cfg.tau}
-            if cfg.stop == "discrepancy"
-            else {"tau": cfg.tau, "window": cfg.window, "patience": cfg.patience}
-            if cfg.stop == "variance-or-discrepancy"
-            else {}
-        ),
-    )
+    # the settings each rule takes
+    takes = {
+        "variance": ("window", "patience"),
+        "holdout": ("patience",),
+        "discrepancy": ("tau",),
+        "variance-or-discrepancy": ("tau", "window", "patience"),
+    }
+    rule = rule or make_rule(cfg.stop, cfg.sigma, **{k: getattr(cfg, k) for k in takes.get(cfg.stop, ())})
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
     train = torch.ones_like(y)
     held = None
