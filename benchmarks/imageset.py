@@ -38,7 +38,9 @@ them back), so the plain column is fit on 5% fewer pixels than ``--blend 0`` wou
 The rule that picks a task's default prior (`choose`): the candidate with the best mean PSNR
 among those never more than ``TOLERANCE`` dB below the task's baseline on any image; where none
 qualifies, the one whose worst margin is largest, flagged in the table. Writes
-``benchmarks/results/imageset_<device>_<size>.md`` (``quick/`` for ``--quick``).
+``benchmarks/results/imageset_<device>_<size>.md`` (``quick/`` for ``--quick``). The prior runs
+made so far are kept in ``imageset_<device>_<size>.partial.json`` after every image: the same
+command, rerun after a kill, resumes from them (and deletes the file when the record is written).
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ def main(argv=None):
     from image_priors.metrics import psnr
     from image_priors.operators import Compose, Mask, back_project
     from image_priors.priors import prior_for_image
-    from image_priors.stopping import estimate_sigma
+    from image_priors.stopping import SIGMA_RULES, estimate_sigma
 
     torch.set_num_threads(args.threads)
     S, dev = args.size, args.device
@@ -225,6 +227,20 @@ def main(argv=None):
     priors = [p for p in args.priors.split(",") if p]
     names = [n for n in args.images.split(",") if n]
     print(f"seed {args.seed}, size {S}, device {dev}, {args.threads} threads, images {names}", flush=True)
+    cmd = "python benchmarks/imageset.py" + (
+        " --quick" if args.quick else f" --size {S}" + (f" --steps {args.steps}" if args.steps else "")
+    )
+    cmd += f" --device {dev} --threads {args.threads} --seed {args.seed}"
+    if args.tasks != ",".join(TASKS):
+        cmd += f" --tasks {args.tasks}"
+    if args.priors != "dip,dd,mlp":
+        cmd += f" --priors {args.priors}"
+    if args.images != ",".join(IMAGE_SET):
+        cmd += f" --images {args.images}"
+    out = Path(
+        args.out
+        or ROOT / "benchmarks" / "results" / ("quick" if args.quick else "") / f"imageset_{dev.split(':')[0]}_{S}.md"
+    )
     truths = {n: load(n, S) for n in names}
     t_start = time.time()
     # results[task][method] = list of (psnr, oracle or None, seconds or None) in image order
@@ -275,11 +291,28 @@ def main(argv=None):
                 record(task, "wavelet FISTA", (psnr(t, ests[lam][n]), None, None))
             results[task]["wavelet FISTA"].append(f"λ={lam}")
 
-    # ---- the priors, at the CLI's settings for each task
+    # ---- the priors, at the CLI's settings for each task; after each image, the runs so far go to a
+    # partial file that a rerun of the same command resumes from (a killed run of hours keeps them)
+    partial = out.with_suffix(".partial.json")
+    # the command and the settings it ran at: a partial file of other code's defaults is not resumed
+    key = json.loads(
+        json.dumps([cmd, {t: [args.steps or TASK_DEFAULTS[t]["steps"], _settings(TASK_DEFAULTS[t])] for t in tasks}])
+    )
+    earlier = _resume(partial, key, tasks, priors, results, weights)
+    if earlier:
+        print(f"resuming from {partial}: {earlier['fits']} fits done", flush=True)
+
+    def save_partial():
+        ours = {t: {m: v for m, v in r.items() if m.split("+")[0] in priors} for t, r in results.items()}
+        elapsed = time.time() - t_start + (earlier["seconds"] if earlier else 0.0)
+        write_text(partial, json.dumps({"key": key, "seconds": elapsed, "results": ours, "weights": weights}))
+
     for task in tasks:
         d = TASK_DEFAULTS[task]
         for prior in priors:
-            for n, (t, op, y) in problems[task].items():
+            for i, (n, (t, op, y)) in enumerate(problems[task].items()):
+                if i < len(results[task].get(prior, [])):
+                    continue  # done by the run this one resumes
                 if prior == PEER:
                     t0 = time.time()
                     est = deepinv_dip(op, y, t.shape, args.steps or d["steps"], args.seed, dev)
@@ -289,6 +322,7 @@ def main(argv=None):
                         with torch.no_grad():
                             bp = back_project(op, torch.as_tensor(est)[None], y)[0].numpy()
                         record(task, PEER + "+BP", (psnr(t, np.clip(bp, 0, 1)), None, sec))
+                    save_partial()
                     continue
                 fit_op, fit_y = op, y
                 if task == "inpaint":
@@ -302,7 +336,7 @@ def main(argv=None):
                 full = op if crop is None else Compose(op, crop)
                 fit_full = fit_op if crop is None else Compose(fit_op, crop)
                 sigma = None
-                if d["stop"] == "discrepancy":
+                if d["stop"] in SIGMA_RULES:
                     # as `image-priors denoise` does when not told the noise level
                     sigma = estimate_sigma(y[0].numpy())
                 cfg = ImageFitConfig(
@@ -340,23 +374,10 @@ def main(argv=None):
                     auto = (1 - w) * np.clip(bp, 0, 1) + w * fills[n]
                     record(task, prior + "+auto", (psnr(t, auto), None, sec))
                     weights.setdefault(prior, []).append(w)
-    total = time.time() - t_start
+                save_partial()
+    total = time.time() - t_start + (earlier["seconds"] if earlier else 0.0)
 
     # ---- the record: raw figures per task, merged into the file of the same size, device and images
-    cmd = "python benchmarks/imageset.py" + (
-        " --quick" if args.quick else f" --size {S}" + (f" --steps {args.steps}" if args.steps else "")
-    )
-    cmd += f" --device {dev} --threads {args.threads} --seed {args.seed}"
-    if args.tasks != ",".join(TASKS):
-        cmd += f" --tasks {args.tasks}"
-    if args.priors != "dip,dd,mlp":
-        cmd += f" --priors {args.priors}"
-    if args.images != ",".join(IMAGE_SET):
-        cmd += f" --images {args.images}"
-    out = Path(
-        args.out
-        or ROOT / "benchmarks" / "results" / ("quick" if args.quick else "") / f"imageset_{dev.split(':')[0]}_{S}.md"
-    )
     data = {"size": S, "device": dev, "images": names, "tasks": {}}
     raw = out.with_suffix(".json")
     if raw.exists():
@@ -408,8 +429,31 @@ def main(argv=None):
     write_text(raw, json.dumps(data, indent=1) + "\n")
     text = render(data)
     write_text(out, text)
+    partial.unlink(missing_ok=True)
     print(text)
     print(f"wrote {out} and {raw.name}")
+
+
+def _resume(partial: Path, key: list, tasks: list, priors: list, results: dict, weights: dict) -> dict | None:
+    """Fill ``results`` (task -> method -> per-image values) and ``weights`` with the prior runs that
+    a killed run of the same command at the same settings (``key``) saved in ``partial``; returns
+    what it read (``fits``: how many prior runs, ``seconds``: how long that run had taken), or None
+    where there is nothing to resume
+    (no file, another command or settings, unreadable)."""
+    try:
+        saved = json.loads(partial.read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("key") != key:
+        return None
+    fits = 0
+    for task in tasks:
+        for method, values in saved["results"].get(task, {}).items():
+            if method.split("+")[0] in priors:
+                results[task][method] = [v if isinstance(v, str) else tuple(v) for v in values]
+        fits += sum(len(results[task].get(p, [])) for p in priors)
+    weights.update(saved.get("weights", {}))
+    return {"fits": fits, "seconds": float(saved.get("seconds", 0.0))}
 
 
 def default_method(task: str) -> str:
@@ -423,7 +467,9 @@ def default_method(task: str) -> str:
 
 def _settings(d: dict) -> dict:
     """The settings of a task's fits that a record is measured at (beside its step budget)."""
-    return {k: d[k] for k in ("stop", "tau", "ema") if k in d and (k != "tau" or d["stop"] == "discrepancy")}
+    from image_priors.stopping import SIGMA_RULES
+
+    return {k: d[k] for k in ("stop", "tau", "ema") if k in d and (k != "tau" or d["stop"] in SIGMA_RULES)}
 
 
 def _settings_of(rec: dict, task: str) -> dict:

@@ -145,6 +145,57 @@ def test_imageset_benchmark_tables_baselines_and_back_projection(tmp_path):
         assert "Rule (best mean" in section
 
 
+def test_imageset_resumes_a_killed_run_from_its_partial_file(tmp_path, monkeypatch, capsys):
+    """A run killed after its first fit leaves that fit in the partial file; the same command resumes
+    with the second fit alone and writes the record an unbroken run writes; another budget starts over."""
+    import json
+
+    import pytest
+
+    import image_priors.fit as fit_module
+    from benchmarks import imageset
+
+    real_fit, calls = fit_module.fit, []
+
+    def counted(*a, **k):
+        calls.append(1)
+        if kill_at and len(calls) == kill_at:
+            raise KeyboardInterrupt
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(fit_module, "fit", counted)
+    args = ["--size", "32", "--steps", "3", "--images", "brick,coffee", "--priors", "dd", "--threads", "1"]
+    args += ["--tasks", "inpaint"]
+    kill_at = 0
+    imageset.main(args + ["--out", str(tmp_path / "whole.md")])
+    assert len(calls) == 2 and not (tmp_path / "whole.partial.json").exists()
+
+    out = tmp_path / "set.md"
+    calls.clear()
+    kill_at = 2
+    with pytest.raises(KeyboardInterrupt):
+        imageset.main(args + ["--out", str(out)])
+    partial = json.loads(out.with_suffix(".partial.json").read_text())
+    assert len(partial["results"]["inpaint"]["dd"]) == 1 and not out.exists()
+    capsys.readouterr()
+    calls.clear()
+    kill_at = 1  # killed before it saves: the partial file stays the first run's
+    with pytest.raises(KeyboardInterrupt):  # another budget: the partial file is not its own
+        imageset.main([*args[:2], "--steps", "4", *args[4:], "--out", str(out)])
+    assert "resuming" not in capsys.readouterr().out
+    calls.clear()
+    kill_at = 0
+    imageset.main(args + ["--out", str(out)])
+    assert "resuming" in capsys.readouterr().out
+    assert len(calls) == 1 and not out.with_suffix(".partial.json").exists()
+
+    def psnrs(path):
+        res = json.loads(path.with_suffix(".json").read_text())["tasks"]["inpaint"]["results"]
+        return {m: [v[:2] if isinstance(v, list) else v for v in vals] for m, vals in res.items()}
+
+    assert psnrs(out) == psnrs(tmp_path / "whole.md")
+
+
 def test_wavelet_fista_beats_the_zero_filled_adjoint():
     import torch
 
