@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="summarise a point file: count, bounding box, normals, noise level")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--outliers",
+        type=float,
+        default=None,
+        help="the factor of reconstruct's --outliers to measure with (its default when left out, 0: none)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="of the estimators' subsamples, as reconstruct's --seed")
     p.set_defaults(func=handler("dgp.commands:cmd_info"))
 
     p = sub.add_parser("convert", help="convert a point file to another format (optionally estimating normals)")

@@ -240,7 +240,7 @@ def cmd_evaluate(args) -> int:
 def cmd_info(args) -> int:
     from dgp.io import describe, read_points
 
-    summary = describe(read_points(args.file))
+    summary = describe(read_points(args.file), outliers=args.outliers, seed=args.seed)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -250,6 +250,10 @@ def cmd_info(args) -> int:
         print(f"bbox min    {lo[0]:.6g} {lo[1]:.6g} {lo[2]:.6g}")
         print(f"bbox max    {hi[0]:.6g} {hi[1]:.6g} {hi[2]:.6g}")
         print(f"diagonal    {summary['diagonal']:.6g}")
+        if summary["stray_points"]:
+            print(
+                f"  kept      {summary['kept_diagonal']:.6g} (without the stray points; the fractions below are of it)"
+            )
         print(f"normals     {'yes' if summary['has_normals'] else 'no'}")
         print(
             f"noise (RMS) {summary['noise_rms']:.4g}  ({100 * summary['noise_rms_of_diagonal']:.3f}% of the diagonal)"
@@ -265,7 +269,7 @@ def cmd_info(args) -> int:
         stray = summary["stray_points"]
         print(
             f"stray pts   {stray} ({100 * stray / summary['points']:.2g}%) off the surface "
-            f"(--outliers {OUTLIER_FACTOR:g} drops them)"
+            f"(--outliers {OUTLIER_FACTOR if args.outliers is None else args.outliers:g} drops them)"
         )
     return 0
 

@@ -494,11 +494,15 @@ def read_any(path):
     return read_points(path)
 
 
-def describe(cloud: PointCloud) -> dict:
+def describe(cloud: PointCloud, outliers: float | None = None, seed: int = 0) -> dict:
     """Summary of a cloud as a JSON-ready dict: count, bounding box, normals, noise estimate, point
     spacing, and the patch radius (a fraction of the diagonal), normal weight and local fit budget (steps,
     learning rate, schedule) and what the mesh is fit to that `dgp reconstruct` would choose, and the
-    stray points ``dgp reconstruct --outliers`` at the benchmark's pick would drop."""
+    stray points ``dgp reconstruct --outliers`` would drop (``outliers``: its factor, the default's when
+    None, 0 for none). The noise, spacing and the settings they call for are measured as
+    `reconstruct` measures them: on the cloud without those strays, in its unit frame (``seed``: of the
+    estimators' subsamples), and the fractions of a diagonal are of the kept points' (``kept_diagonal``);
+    the count, box and ``diagonal`` are the file's."""
     from dgp.patches import (
         auto_radius,
         fit_budget_for,
@@ -507,14 +511,20 @@ def describe(cloud: PointCloud) -> dict:
         normal_weight_for,
         surface_spacing,
     )
-    from dgp.pointcloud import estimate_noise, remove_outliers
+    from dgp.pointcloud import OUTLIER_FACTOR, estimate_noise, remove_outliers, unit_frame
 
     lo, hi = cloud.bbox
-    noise = estimate_noise(cloud.points)
     diag = cloud.diagonal
-    spacing = surface_spacing(cloud.points)
+    factor = OUTLIER_FACTOR if outliers is None else outliers
+    kept, stray = remove_outliers(cloud, factor, seed=seed) if factor > 0 else (cloud, 0)
+    if len(kept) < 4:  # too few kept to measure: none dropped (reconstruct keeps them all too)
+        kept, stray = cloud, 0
+    frame = unit_frame(kept.points)
+    unit = frame.to_unit(kept.points)
+    # in the unit frame (diagonal 1 of the kept points), as reconstruct estimates them; in file units here
+    noise = estimate_noise(unit, seed=seed) * frame.scale
+    spacing = surface_spacing(unit, seed=seed) * frame.scale
     steps, lr = fit_budget_for(noise, spacing)
-    _, stray = remove_outliers(cloud)
     return {
         "file": cloud.source,
         "points": len(cloud),
@@ -523,9 +533,11 @@ def describe(cloud: PointCloud) -> dict:
         "diagonal": diag,
         "has_normals": cloud.has_normals,
         "noise_rms": noise,
-        "noise_rms_of_diagonal": noise / diag if diag > 0 else 0.0,
+        # fractions of the kept points' diagonal, as reconstruct's settings (--radius) take them
+        "kept_diagonal": frame.scale,
+        "noise_rms_of_diagonal": noise / frame.scale if diag > 0 else 0.0,
         "spacing": spacing,
-        "auto_radius_of_diagonal": auto_radius(spacing / diag, noise / diag) if diag > 0 else 0.0,
+        "auto_radius_of_diagonal": auto_radius(spacing / frame.scale, noise / frame.scale) if diag > 0 else 0.0,
         "auto_normal_weight": normal_weight_for(noise, spacing),
         "auto_local_steps": steps,
         "auto_lr": lr,

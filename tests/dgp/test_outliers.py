@@ -103,3 +103,22 @@ def test_threads_give_the_same_measures():
     one = outlier_measures(pts, chunk=4000)
     two = outlier_measures(pts, chunk=4000, workers=2)
     assert all(np.array_equal(a, b) for a, b in zip(one, two))
+
+
+def test_info_measures_the_cloud_reconstruct_fits_without_its_strays():
+    """`dgp info` (`describe`) reads the noise, the spacing and the settings they call for off the cloud
+    the filter keeps, in its frame, as `reconstruct` does: a few far strays, which stretch the box,
+    change none of them; measured with the strays kept (``outliers=0``) the radius fraction shrinks."""
+    from dgp.io import describe
+
+    mesh = trimesh.creation.torus(major_radius=1.0, minor_radius=0.35, major_sections=96, minor_sections=48)
+    scan = noisy_scan(mesh, 20000, 0.0025, seed=3).points
+    far = np.array([[3.0, 0, 0], [0, 3, 0], [0, 0, 2], [-3, 0, 0], [0, -3, 0], [0, 0, -2]])  # beyond the box
+    clean, dirty = describe(PointCloud(scan)), describe(PointCloud(np.vstack([scan, far])))
+    assert dirty["stray_points"] == clean["stray_points"] + 6 and dirty["diagonal"] > 1.2 * clean["diagonal"]
+    assert dirty["kept_diagonal"] == pytest.approx(clean["kept_diagonal"])
+    keys = ("noise_rms", "spacing", "auto_radius_of_diagonal", "auto_normal_weight", "auto_local_steps")
+    assert {k: dirty[k] for k in keys} == pytest.approx({k: clean[k] for k in keys}, rel=0.01)
+    unfiltered = describe(PointCloud(np.vstack([scan, far])), outliers=0)
+    assert unfiltered["stray_points"] == 0
+    assert unfiltered["auto_radius_of_diagonal"] < 0.9 * clean["auto_radius_of_diagonal"]
