@@ -16,11 +16,12 @@ from image_priors.stopping import SIGMA_RULES
 # the pick of the rule written in benchmarks/imageset.py over eight images of different character
 # (benchmarks/results/imageset_cpu_128.md, where its figures are; a test ties these to that record).
 # Denoising's stopping rule and its tau: the same rule over the stopping rules that watch the same fits
-# (benchmarks/denoise_stop.py, results/denoise_stop_cpu_128.md): the discrepancy principle on the noise
-# level estimated from the image (`cmd_denoise`). `fit`: benchmarks/images.py and fourier_scale.py.
+# (benchmarks/denoise_stop.py, results/denoise_stop_cpu_128.md): the windowed-variance rule or the
+# discrepancy principle on the noise level estimated from the image (`cmd_denoise`), whichever stops
+# first. `fit`: benchmarks/images.py and fourier_scale.py.
 # They override the `ImageFitConfig` defaults on the command line.
 TASK_DEFAULTS = {
-    "denoise": dict(prior="dip", steps=2000, stop="discrepancy", tau=0.9, ema=0.99),
+    "denoise": dict(prior="dip", steps=2000, stop="variance-or-discrepancy", tau=0.8, ema=0.99),
     "inpaint": dict(prior="mlp", steps=1500, stop="fixed", ema=0.0, back_project=True, blend="auto"),
     "sr": dict(prior="dd", steps=1500, stop="fixed", ema=0.0, back_project=True),
     "cs": dict(prior="dip", steps=1500, stop="fixed", ema=0.0, back_project=True),

@@ -177,11 +177,13 @@ def test_cli_defaults_are_the_benchmark_choices():
 
     p = build_parser()
     d = p.parse_args(["denoise", "n.png", "-o", "o.png"])
-    assert (d.prior, d.stop, d.tau, d.ema) == ("dip", "discrepancy", 0.9, 0.99)
+    assert (d.prior, d.stop, d.tau, d.ema) == ("dip", "variance-or-discrepancy", 0.8, 0.99)
     results = Path(__file__).resolve().parents[2] / "benchmarks/results"
-    # the denoising rule and its tau: the pick over the stopping rules watching the same fits
+    # the denoising rule and its tau: the pick over the stopping rules watching the same fits, named
+    # there as benchmarks/denoise_stop.py names them
     stop_pick = re.search(r"Rule \(imageset[^*]*\*\*([^*]+)\*\*", (results / "denoise_stop_cpu_128.md").read_text())
-    assert stop_pick.group(1) == f"{d.prior} disc {d.tau}"
+    named = {"discrepancy": "disc", "variance-or-discrepancy": "var/disc"}
+    assert stop_pick.group(1) == f"{d.prior} {named[d.stop]} {d.tau}"
     text = (results / "imageset_cpu_128.md").read_text()
     flags = {"inpaint": ["h.png", "--drop", "0.5"], "sr": ["l.png"], "cs": ["c.png"], "denoise": ["n.png"]}
     checked = 0
