@@ -456,6 +456,11 @@ def _resume(partial: Path, key: list, tasks: list, priors: list, results: dict, 
     return {"fits": fits, "seconds": float(saved.get("seconds", 0.0))}
 
 
+def _mean(values: list) -> float:
+    """The mean PSNR of a column's per-image ``(psnr, oracle, seconds)`` values."""
+    return float(np.mean([v[0] for v in values]))
+
+
 def default_method(task: str) -> str:
     """The column of a task's table that the CLI's defaults return (prior, and ``+BP``, ``+BH`` or ``+auto``)."""
     from image_priors.commands import TASK_DEFAULTS
@@ -546,8 +551,10 @@ def render(data: dict) -> str:
                 + f"; the CLI default is {default}.",
             ]
             peer = [(PEER, 0.0, "mean")] if PEER in vals else []  # the issue: as good as deepinv's DIP
+            # against the peer: its better column on the mean (with back-projection, as the default has it)
+            best_peer = max((m for m in vals if m.split("+")[0] == PEER), key=lambda m: _mean(vals[m]), default=None)
             for bname, margin, how in TARGETS[task] + tuple(peer):
-                b = next((m for m in methods if m.startswith(bname)), None)
+                b = best_peer if bname == PEER else next((m for m in methods if m.startswith(bname)), None)
                 if b is None or default not in vals:
                     continue
                 diff = np.array([v[0] for v in vals[default]]) - np.array([v[0] for v in vals[b]])

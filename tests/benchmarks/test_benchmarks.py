@@ -196,6 +196,27 @@ def test_imageset_resumes_a_killed_run_from_its_partial_file(tmp_path, monkeypat
     assert psnrs(out) == psnrs(tmp_path / "whole.md")
 
 
+def test_imageset_target_against_the_peer_takes_its_better_column():
+    """The default (with back-projection) is held to the peer's better column on the mean, which is
+    the back-projected one where that is higher, not to its plain output."""
+    from benchmarks.imageset import render
+
+    def col(*psnrs):
+        return [[p, None, 1.0] for p in psnrs]
+
+    results = {
+        "bicubic": col(20.0, 22.0),
+        "dd": col(21.0, 23.0),
+        "dd+BP": col(22.0, 24.0),
+        "deepinv": col(20.0, 21.0),
+        "deepinv+BP": col(21.5, 23.5),
+    }
+    rec = {"cmd": ["x"], "minutes": 1.0, "steps": 10, "settings": {"stop": "fixed", "ema": 0.0}}
+    rec.update(priors=["dd", "deepinv"], results=results, weights={})
+    text = render({"size": 32, "device": "cpu", "images": ["brick", "coffee"], "tasks": {"sr": rec}})
+    assert "Target: default ≥ deepinv+BP +0.0 dB (mean): +0.50 dB, met." in text, text
+
+
 def test_wavelet_fista_beats_the_zero_filled_adjoint():
     import torch
 
