@@ -299,12 +299,13 @@ def main(argv=None):
         json.dumps([cmd, {t: [args.steps or TASK_DEFAULTS[t]["steps"], _settings(TASK_DEFAULTS[t])] for t in tasks}])
     )
     earlier = _resume(partial, key, tasks, priors, results, weights)
+    before = earlier["seconds"] if earlier else 0.0  # the time the resumed run had taken
     if earlier:
         print(f"resuming from {partial}: {earlier['fits']} fits done", flush=True)
 
     def save_partial():
         ours = {t: {m: v for m, v in r.items() if m.split("+")[0] in priors} for t, r in results.items()}
-        elapsed = time.time() - t_start + (earlier["seconds"] if earlier else 0.0)
+        elapsed = time.time() - t_start + before
         write_text(partial, json.dumps({"key": key, "seconds": elapsed, "results": ours, "weights": weights}))
 
     for task in tasks:
@@ -375,7 +376,7 @@ def main(argv=None):
                     record(task, prior + "+auto", (psnr(t, auto), None, sec))
                     weights.setdefault(prior, []).append(w)
                 save_partial()
-    total = time.time() - t_start + (earlier["seconds"] if earlier else 0.0)
+    total = time.time() - t_start + before
 
     # ---- the record: raw figures per task, merged into the file of the same size, device and images
     data = {"size": S, "device": dev, "images": names, "tasks": {}}
@@ -438,8 +439,7 @@ def _resume(partial: Path, key: list, tasks: list, priors: list, results: dict, 
     """Fill ``results`` (task -> method -> per-image values) and ``weights`` with the prior runs that
     a killed run of the same command at the same settings (``key``) saved in ``partial``; returns
     what it read (``fits``: how many prior runs, ``seconds``: how long that run had taken), or None
-    where there is nothing to resume
-    (no file, another command or settings, unreadable)."""
+    where there is nothing to resume (no file, another command or settings, unreadable)."""
     try:
         saved = json.loads(partial.read_text())
     except (OSError, ValueError):
@@ -454,11 +454,6 @@ def _resume(partial: Path, key: list, tasks: list, priors: list, results: dict, 
         fits += sum(len(results[task].get(p, [])) for p in priors)
     weights.update(saved.get("weights", {}))
     return {"fits": fits, "seconds": float(saved.get("seconds", 0.0))}
-
-
-def _mean(values: list) -> float:
-    """The mean PSNR of a column's per-image ``(psnr, oracle, seconds)`` values."""
-    return float(np.mean([v[0] for v in values]))
 
 
 def default_method(task: str) -> str:
@@ -552,7 +547,7 @@ def render(data: dict) -> str:
             ]
             peer = [(PEER, 0.0, "mean")] if PEER in vals else []  # the issue: as good as deepinv's DIP
             # against the peer: its better column on the mean (with back-projection, as the default has it)
-            best_peer = max((m for m in vals if m.split("+")[0] == PEER), key=lambda m: _mean(vals[m]), default=None)
+            best_peer = max((m for m in vals if m.split("+")[0] == PEER), key=means.get, default=None)
             for bname, margin, how in TARGETS[task] + tuple(peer):
                 b = best_peer if bname == PEER else next((m for m in methods if m.startswith(bname)), None)
                 if b is None or default not in vals:
