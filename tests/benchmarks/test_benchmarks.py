@@ -548,3 +548,25 @@ def test_denoise_stop_keeps_the_priors_it_does_not_rerun(tmp_path, monkeypatch):
     denoise_stop.main([*common, "--priors", "dip", "--seed", "1"])  # other noise: nothing to keep
     text = out.read_text()
     assert "## dd" not in text and "## dip" in text
+
+
+def test_clean_charts_signs_distances_and_reports_ratios():
+    import trimesh
+
+    from benchmarks import clean_charts
+
+    sphere = trimesh.creation.icosphere(subdivisions=4)
+    d = np.array([[0, 0, 1.1], [0, 0, 0.9], [0, 0.95, 0]])
+    s = clean_charts.signed_distances(sphere, d)
+    assert s[0] > 0.09 and s[1] < -0.09 and s[2] < -0.04  # outside positive, inside negative
+    pts, _, centre = clean_charts.crop_ball(sphere.vertices, sphere.vertex_normals, 0.25, 2 * np.sqrt(3))
+    assert len(pts) < len(sphere.vertices) and np.all(np.linalg.norm(pts - centre, axis=1) < 0.5 * np.sqrt(3))
+    keys = ("dense", "data")
+    row = {f"{k}_{m}": 1e-4 for k in keys for m in ("mean", "p50", "p90", "signed")}
+    rows = [
+        dict(row, shape="s", variant="defaults", patches=3, seconds=1.0),
+        dict(row, shape="s", variant="3x local steps", patches=3, seconds=3.0, dense_mean=5e-5),
+    ]
+    args = type("A", (), {"points": 10, "noise": 0.0, "crop": 0.1})()
+    text = clean_charts.report(rows, "cmd", 1.0, args)
+    assert "| s | 3x local steps | 3 | 5.000e-05 |" in text and "| 0.500 | 3 |" in text
