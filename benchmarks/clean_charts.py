@@ -14,7 +14,8 @@ the patch radius and budget the *whole* scan calls for, so one variant takes a m
   the truth. If the error there is as large as between the points, the charts do not reach the
   points themselves (the fit), rather than bending away between them (interpolation);
 - variants: the defaults; no consistency phase; no stopping rule; three times the local steps;
-  matching every 10 steps instead of 50; wider and deeper charts.
+  matching every 10 steps instead of 50; wider and deeper charts; uv samples taken from the points'
+  own tangent-plane coordinates instead of a blue-noise set (``--uv points``).
 
 Writes ``clean_charts.md`` and ``clean_charts.json`` to ``--out`` (default benchmarks/results/).
 About 15 minutes on 2 cores for the default two shapes.
@@ -42,6 +43,7 @@ VARIANTS = {
     "3x local steps": {"local_steps": "3x"},
     "match every 10": {"match_every": 10},
     "wider charts (256-256-256)": {"widths": (2, 256, 256, 256, 3)},
+    "uv from the points": {"uv": "points"},
 }
 SHARED = ROOT.parent / "shared" / "data" / "meshes"
 
@@ -99,7 +101,7 @@ def main(argv=None):
     ap.add_argument("--shapes", default="stanford-bunny,fandisk")
     ap.add_argument("--meshes", default=str(SHARED))
     ap.add_argument("--points", type=int, default=100_000)
-    ap.add_argument("--noise", type=float, default=0.0, help="fraction of the diagonal")
+    ap.add_argument("--noises", default="0", help="comma-separated noise levels, fractions of the diagonal")
     ap.add_argument("--crop", type=float, default=0.1, help="ball radius, fraction of the diagonal")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     ap.add_argument("--threads", type=int, default=2)
@@ -126,10 +128,11 @@ def main(argv=None):
         ap.error(f"unknown variants {unknown}; known: {list(VARIANTS)}")
     t_start = time.time()
     rows = []
-    for stem in [s for s in args.shapes.split(",") if s]:
+    inputs = [(s, float(n)) for n in args.noises.split(",") if n for s in args.shapes.split(",") if s]
+    for stem, noise in inputs:
         gt = read_mesh(sorted(Path(args.meshes).glob(f"{stem}.*"))[0])
         diagonal = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
-        scan = noisy_scan(gt, args.points, args.noise * 1.0, seed=args.seed)
+        scan = noisy_scan(gt, args.points, noise, seed=args.seed)
         # the settings the whole scan calls for (its unit frame: the diagonal of its bounding box)
         unit = scan.points / float(np.linalg.norm(np.ptp(scan.points, axis=0)))
         sigma, spacing = estimate_noise(unit, seed=args.seed), surface_spacing(unit, seed=args.seed)
@@ -137,7 +140,11 @@ def main(argv=None):
         pts, nrm, centre = crop_ball(scan.points, scan.normals, args.crop, diagonal)
         crop_diag = float(np.linalg.norm(np.ptp(pts, axis=0)))
         radius = auto_radius(spacing, sigma) * diagonal / crop_diag
-        print(f"{stem}: {len(pts)} points in the crop; whole-scan radius {auto_radius(spacing, sigma):.4g}", flush=True)
+        print(
+            f"{stem} at {100 * noise:g}%: {len(pts)} points in the crop; "
+            f"whole-scan radius {auto_radius(spacing, sigma):.4g}",
+            flush=True,
+        )
         for name in names:
             change = dict(VARIANTS[name])
             if change.get("local_steps") == "3x":
@@ -146,16 +153,16 @@ def main(argv=None):
             t = time.time()
             rec = reconstruct(PointCloud(pts, nrm), cfg)
             seconds = time.time() - t
-            row = {"shape": stem, "points": len(pts), "variant": name, "patches": len(rec.patches)}
+            row = {"shape": stem, "noise": noise, "points": len(pts), "variant": name, "patches": len(rec.patches)}
             row.update(measure(rec, gt, centre, 0.7 * args.crop * diagonal, diagonal))
             row.update(seconds=seconds, stopped_early=float(np.mean(rec.charts.stopped_at < cfg.local_steps)))
             rows.append(row)
             print(json.dumps(row), flush=True)
     minutes = (time.time() - t_start) / 60
     given = {"threads": args.threads, "seed": args.seed, "shapes": args.shapes, "crop": args.crop}
-    given.update({k: v for k, v in (("points", args.points), ("noise", args.noise)) if v != ap.get_default(k)})
+    given.update({k: v for k, v in (("points", args.points), ("noises", args.noises)) if v != ap.get_default(k)})
     cmd = ".venv/bin/python benchmarks/clean_charts.py " + " ".join(f"--{k} {v}" for k, v in given.items())
-    write_text(out / "clean_charts.json", json.dumps({"command": cmd, "noise": args.noise, "rows": rows}, indent=1))
+    write_text(out / "clean_charts.json", json.dumps({"command": cmd, "rows": rows}, indent=1))
     write_text(out / "clean_charts.md", report(rows, cmd, minutes, args))
     print(f"wrote {out / 'clean_charts.md'}")
 
@@ -164,22 +171,24 @@ def report(rows: list, cmd: str, minutes: float, args) -> str:
     lines = [
         "# What holds the charts off a clean scan",
         "",
-        f"Made by `{cmd}` in {minutes:.0f} minutes on this machine. Scans of {args.points} points at "
-        f"{100 * args.noise:g}% noise; each variant fit to the points within {args.crop:g} of the diagonal of "
+        f"Made by `{cmd}` in {minutes:.0f} minutes on this machine. Scans of {args.points} points; "
+        f"each variant fit to the points within {args.crop:g} of the diagonal of "
         "one point, at the radius and budget the whole scan calls for. Distances to the true surface, "
         "fractions of the diagonal, within the inner 70% of the ball: the charts' dense samples, and the "
         "charts at their own uv samples (*at data*, where they are matched to input points). *signed*: the "
         "mean with the outward normal's sign.",
         "",
-        "| shape | variant | patches | dense mean | dense p50 | dense p90 | dense signed | at data mean "
+        "| shape | noise | variant | patches | dense mean | dense p50 | dense p90 | dense signed | at data mean "
         "| at data p50 | at data signed | mean / defaults | s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    base = {r["shape"]: r["dense_mean"] for r in rows if r["variant"] == "defaults"}
+    base = {(r["shape"], r["noise"]): r["dense_mean"] for r in rows if r["variant"] == "defaults"}
     for r in rows:
-        ratio = r["dense_mean"] / base[r["shape"]] if r["shape"] in base else float("nan")
+        key = (r["shape"], r["noise"])
+        ratio = r["dense_mean"] / base[key] if key in base else float("nan")
         lines.append(
-            f"| {r['shape']} | {r['variant']} | {r['patches']} | {r['dense_mean']:.3e} | {r['dense_p50']:.3e} "
+            f"| {r['shape']} | {100 * r['noise']:g}% | {r['variant']} | {r['patches']} "
+            f"| {r['dense_mean']:.3e} | {r['dense_p50']:.3e} "
             f"| {r['dense_p90']:.3e} | {r['dense_signed']:+.1e} | {r['data_mean']:.3e} | {r['data_p50']:.3e} "
             f"| {r['data_signed']:+.1e} | {ratio:.3f} | {r['seconds']:.0f} |"
         )

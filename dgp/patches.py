@@ -306,6 +306,22 @@ def _frame(pts: np.ndarray, normal: np.ndarray):
     return origin, rot, scale if scale > 0 else 1.0
 
 
+#: where a chart's uv samples come from (`make_patches`' ``uv_from``)
+UV_FROM = ("blue", "points")
+
+
+def tangent_uv(local: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` the first two of the local coordinates ``local (n, 3)``, scaled to the unit square.
+
+    >>> tangent_uv(np.array([[0.0, 2, 5], [1, 0, 5], [2, 1, 5]]))
+    array([[0. , 1. ],
+           [0.5, 0. ],
+           [1. , 0.5]])
+    """
+    lo, hi = local[:, :2].min(axis=0), local[:, :2].max(axis=0)
+    return (local[:, :2] - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+
 def make_patches(
     points: np.ndarray,
     normals: np.ndarray,
@@ -317,6 +333,7 @@ def make_patches(
     seed: int = 0,
     cover: float | None = None,
     workers: int | None = None,
+    uv_from: str = "blue",
 ) -> Patches:
     """Split a cloud into overlapping patches.
 
@@ -338,6 +355,10 @@ def make_patches(
         into the padding of the patches on their other side only and come out with holes)
     workers : threads for the uv samples' relaxation (default: the CPU count, at most 8); the
         result does not depend on it
+    uv_from : ``blue``: each patch's uv samples are a blue-noise set of the unit square, as many as
+        its points, which the fit matches to them by optimal transport; ``points``: the points' own
+        coordinates in the patch's tangent plane, scaled to the unit square (`tangent_uv`), so that
+        the first matching is the identity and a chart can pass through its points
 
     Returns
     -------
@@ -402,12 +423,17 @@ def make_patches(
     rotation = np.zeros((P, 3, 3))
     scale = np.zeros(P)
     uv = np.zeros((P, K, 2))
+    if uv_from not in UV_FROM:
+        raise ValueError(f"uv_from must be one of {UV_FROM}, got {uv_from!r}")
     if workers is None:
         workers = min(8, os.cpu_count() or 1)
-    uvs = _blue_noise_many([len(idx) for idx in members], rng, workers)
+    uvs = _blue_noise_many([len(idx) for idx in members], rng, workers) if uv_from == "blue" else None
     for p, (c, idx) in enumerate(zip(centres, members)):
         index[p, : len(idx)] = idx
         mask[p, : len(idx)] = True
         origin[p], rotation[p], scale[p] = _frame(points[idx], normals[c])
-        uv[p, : len(idx)] = uvs[p]
+        if uvs is not None:
+            uv[p, : len(idx)] = uvs[p]
+        else:
+            uv[p, : len(idx)] = tangent_uv((points[idx] - origin[p]) @ rotation[p].T)
     return Patches(np.asarray(centres), index, mask, origin, rotation, scale, uv, float(radius))

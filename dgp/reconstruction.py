@@ -33,6 +33,7 @@ from dgp.patches import (
     NOISY_BUDGET,
     NORMAL_RHO,
     NORMAL_WEIGHT,
+    UV_FROM,
     Patches,
     auto_radius,
     fit_budget_for,
@@ -110,6 +111,14 @@ class ReconstructionConfig(ChartFitConfig):
     )
     min_points: int = setting(20, "patches with fewer points are dropped", at_least(3), group="patches")
     max_points: int = setting(400, "most points per patch", group="patches")
+    uv: str = setting(
+        "blue",
+        "each chart's uv samples: blue (a blue-noise set of the unit square, matched to the patch's points by "
+        "optimal transport) or points (the points' own tangent-plane coordinates, so that a chart can pass "
+        "through its points; benchmarks/clean_charts.py)",
+        choices=UV_FROM,
+        group="patches",
+    )
     consistency_rounds: int = setting(
         1, "times the consistency targets are recomputed from the refit charts", at_least(1), group="fitting"
     )
@@ -625,6 +634,7 @@ def reconstruct(cloud: PointCloud, config: ReconstructionConfig | None = None) -
             seed=cfg.seed,
             cover=cfg.core,
             workers=torch.get_num_threads(),
+            uv_from=cfg.uv,
         )
     except ValueError as exc:
         raise InputError(str(exc), cloud.source) from None

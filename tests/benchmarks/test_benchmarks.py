@@ -564,9 +564,12 @@ def test_clean_charts_signs_distances_and_reports_ratios():
     keys = ("dense", "data")
     row = {f"{k}_{m}": 1e-4 for k in keys for m in ("mean", "p50", "p90", "signed")}
     rows = [
-        dict(row, shape="s", variant="defaults", patches=3, seconds=1.0),
-        dict(row, shape="s", variant="3x local steps", patches=3, seconds=3.0, dense_mean=5e-5),
+        dict(row, shape="s", noise=0.0, variant="defaults", patches=3, seconds=1.0),
+        dict(row, shape="s", noise=0.0, variant="3x local steps", patches=3, seconds=3.0, dense_mean=5e-5),
+        dict(row, shape="s", noise=0.001, variant="defaults", patches=3, seconds=1.0, dense_mean=2e-4),
+        dict(row, shape="s", noise=0.001, variant="3x local steps", patches=3, seconds=3.0, dense_mean=3e-4),
     ]
-    args = type("A", (), {"points": 10, "noise": 0.0, "crop": 0.1})()
+    args = type("A", (), {"points": 10, "crop": 0.1})()
     text = clean_charts.report(rows, "cmd", 1.0, args)
-    assert "| s | 3x local steps | 3 | 5.000e-05 |" in text and "| 0.500 | 3 |" in text
+    assert "| s | 0% | 3x local steps | 3 | 5.000e-05 |" in text and "| 0.500 | 3 |" in text
+    assert "| s | 0.1% | 3x local steps | 3 | 3.000e-04 |" in text and "| 1.500 | 3 |" in text  # per noise level

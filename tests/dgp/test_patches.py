@@ -110,3 +110,25 @@ def test_auto_radius_follows_spacing_and_noise(rng):
     assert MIN_RADIUS <= auto_radius(dense, 0.0) < auto_radius(sparse, 0.0) <= MAX_RADIUS
     assert auto_radius(dense, 0.0) < auto_radius(dense, 0.003)  # noise widens the patches
     assert auto_radius(1e-9, 0.0) == MIN_RADIUS and auto_radius(1.0, 1.0) == MAX_RADIUS
+
+
+def test_uv_from_the_points_is_their_tangent_coordinates_and_matches_them_as_they_are(rng):
+    from dgp.fit import _tangent_matching
+
+    pts, nrm = _plane(rng, n=1500, noise=0.01)
+    p = make_patches(pts, nrm, radius=0.3, padding=1.5, min_points=10, seed=0, uv_from="points")
+    blue = make_patches(pts, nrm, radius=0.3, padding=1.5, min_points=10, seed=0)
+    assert np.array_equal(p.index, blue.index) and not np.allclose(p.uv[p.mask], blue.uv[blue.mask])
+    loc = p.to_local(pts)
+    for i in range(len(p)):
+        n = p.counts[i]
+        uv, xy = p.uv[i, :n], loc[i, :n, :2]
+        assert uv.min() == 0 and uv.max() == 1  # scaled to the unit square
+        # an axis-aligned affine map of the tangent coordinates: it keeps their order on each axis
+        for a in (0, 1):
+            np.testing.assert_allclose(np.polyfit(xy[:, a], uv[:, a], 1, full=True)[1], 0, atol=1e-18)
+    # the fit's first matching (uv spread over the tangent box against the points) is the identity
+    idx = _tangent_matching(p.uv, loc, p.counts, "lsa")
+    assert np.array_equal(idx[p.mask], np.tile(np.arange(p.index.shape[1]), (len(p), 1))[p.mask])
+    with pytest.raises(ValueError, match="uv_from"):
+        make_patches(pts, nrm, radius=0.3, uv_from="grid")

@@ -268,3 +268,19 @@ def test_mesh_from_the_input_points_sits_on_clean_points_the_charts_cut_chords_o
         mesh = rec.mesh()
         assert boundary_edges(mesh) > 0, choice
         assert cKDTree(samples).query(mesh.vertices)[0].max() <= reach * 1.01, choice
+
+
+def test_uv_from_the_points_brings_charts_onto_a_clean_surface(sphere_points, tmp_path):
+    rng = np.random.default_rng(4)
+    pts, nrm = sphere_points(800, rng, noise=0.0)
+    err = {}
+    for uv in ("blue", "points"):
+        cfg = ReconstructionConfig(**dict(FAST, local_steps=300, consistency_steps=0, uv=uv))
+        rec = dgp.reconstruct(dgp.PointCloud(pts, nrm), cfg)
+        s = rec.sample().points
+        err[uv] = np.abs(np.linalg.norm(s, axis=1) - 1).mean()
+    assert err["points"] < 0.75 * err["blue"], err  # 0.57x when written
+    rec.save(tmp_path / "s.pt")
+    assert Reconstruction.load(tmp_path / "s.pt").config.uv == "points"
+    with pytest.raises(SettingError, match="uv"):
+        ReconstructionConfig(uv="grid").validate()
