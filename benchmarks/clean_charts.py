@@ -116,7 +116,7 @@ def main(argv=None):
 
     from dgp.io import noisy_scan, read_mesh
     from dgp.patches import auto_radius, surface_spacing
-    from dgp.pointcloud import PointCloud, estimate_noise
+    from dgp.pointcloud import PointCloud, estimate_noise, unit_frame
     from dgp.reconstruction import ReconstructionConfig, reconstruct, resolve_auto
 
     torch.set_num_threads(args.threads)
@@ -133,18 +133,14 @@ def main(argv=None):
         gt = read_mesh(sorted(Path(args.meshes).glob(f"{stem}.*"))[0])
         diagonal = float(np.linalg.norm(gt.bounds[1] - gt.bounds[0]))
         scan = noisy_scan(gt, args.points, noise, seed=args.seed)
-        # the settings the whole scan calls for (its unit frame: the diagonal of its bounding box)
-        unit = scan.points / float(np.linalg.norm(np.ptp(scan.points, axis=0)))
+        # the settings the whole scan calls for, measured in its unit frame as `reconstruct` does
+        unit = unit_frame(scan.points).to_unit(scan.points)
         sigma, spacing = estimate_noise(unit, seed=args.seed), surface_spacing(unit, seed=args.seed)
         whole = resolve_auto(ReconstructionConfig(seed=args.seed, progress=False), sigma, spacing)
         pts, nrm, centre = crop_ball(scan.points, scan.normals, args.crop, diagonal)
-        crop_diag = float(np.linalg.norm(np.ptp(pts, axis=0)))
-        radius = auto_radius(spacing, sigma) * diagonal / crop_diag
-        print(
-            f"{stem} at {100 * noise:g}%: {len(pts)} points in the crop; "
-            f"whole-scan radius {auto_radius(spacing, sigma):.4g}",
-            flush=True,
-        )
+        whole_radius = auto_radius(spacing, sigma)
+        radius = whole_radius * diagonal / unit_frame(pts).scale  # the crop's unit frame is its own
+        print(f"{stem} at {100 * noise:g}%: {len(pts)} points in the crop; whole-scan radius {whole_radius:.4g}")
         for name in names:
             change = dict(VARIANTS[name])
             if change.get("local_steps") == "3x":
